@@ -1,0 +1,334 @@
+#include "api/front_door.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/s3.h"
+#include "api/sts.h"
+#include "auth/identity.h"
+#include "common/compression.h"
+#include "common/ids.h"
+#include "common/strings.h"
+
+namespace eventlake::api {
+
+// One request between Handle() and its response.
+struct FrontDoor::Exchange {
+  HttpRequest request;
+  HttpResponder respond;
+  std::string request_id;
+  Protocol protocol = Protocol::kJson;
+  std::string content_type = "application/x-amz-json-1.1";  // JSON responses echo the request's version
+  std::string s3_resource;                                   // S3 errors' <Resource>
+  std::string default_action;
+  std::string access_key_id;
+  std::unique_ptr<RequestContext> ctx;  // set once authenticated
+};
+
+namespace {
+
+constexpr std::string_view kJson10 = "application/x-amz-json-1.0";
+constexpr std::string_view kJson11 = "application/x-amz-json-1.1";
+
+bool IsFormContentType(std::string_view ct) {
+  return StartsWith(AsciiLower(TrimWhitespace(ct)), "application/x-www-form-urlencoded");
+}
+
+bool QueryHasAction(std::string_view query) {
+  for (auto piece : Split(query, '&')) {
+    if (StartsWith(piece, "Action=")) return true;
+  }
+  return false;
+}
+
+// The access key id a request presents, for the audit trail, without
+// verifying anything.
+std::string PresentedAccessKey(const HttpRequest& r) {
+  std::string_view cred;
+  if (const std::string* a = r.FindHeader("authorization")) {
+    std::string_view v(*a);
+    size_t p = v.find("Credential=");
+    if (p != std::string_view::npos) cred = v.substr(p + 11);
+  } else {
+    std::string_view q = r.query();
+    size_t p = q.find("X-Amz-Credential=");
+    if (p != std::string_view::npos) cred = q.substr(p + 17);
+  }
+  size_t end = cred.find_first_of("/%,& ");
+  return std::string(cred.substr(0, std::min<size_t>(end, 128)));
+}
+
+}  // namespace
+
+FrontDoor::FrontDoor(FrontDoorOptions options, const auth::Verifier& verifier, const auth::Authorizer& authorizer,
+                     auth::AuditLog& audit, const Clock& clock)
+    : options_(std::move(options)),
+      verifier_(verifier),
+      authorizer_(authorizer),
+      audit_(audit),
+      clock_(clock) {}
+
+void FrontDoor::AddJsonService(JsonService service) {
+  std::string prefix = service.target_prefix;
+  json_services_.insert_or_assign(std::move(prefix), std::move(service));
+}
+
+void FrontDoor::SetReady(const std::vector<std::string>& rooms) {
+  nlohmann::ordered_json body = {{"status", "ok"}, {"version", options_.server.version}};
+  nlohmann::ordered_json r = nlohmann::ordered_json::object();
+  for (const auto& room : rooms) r[room] = "running";
+  body["rooms"] = r;
+  health_body_.store(std::make_shared<const std::string>(body.dump()));
+}
+
+void FrontDoor::SetStopping() { health_body_.store(nullptr); }
+
+FrontDoor::Kind FrontDoor::Classify(const HttpRequest& r) const {
+  if ((r.method == "GET" || r.method == "HEAD") && r.path() == "/health") return Kind::kHealth;
+  if (r.FindHeader("x-amz-target")) return Kind::kJson;
+  if (r.path() == "/") {
+    if (r.method == "POST" && IsFormContentType(r.Header("content-type"))) return Kind::kQuery;
+    if (r.method == "GET" && QueryHasAction(r.query())) return Kind::kQuery;
+  }
+  return Kind::kS3;
+}
+
+const JsonService* FrontDoor::FindJsonService(const HttpRequest& r, std::string_view* operation) const {
+  std::string_view target = r.Header("x-amz-target");
+  size_t dot = target.rfind('.');
+  if (dot == std::string_view::npos) return nullptr;
+  auto it = json_services_.find(std::string(target.substr(0, dot)));
+  if (it == json_services_.end()) return nullptr;
+  *operation = target.substr(dot + 1);
+  return &it->second;
+}
+
+size_t FrontDoor::BodyLimit(const HttpRequest& head) const {
+  switch (Classify(head)) {
+    case Kind::kHealth: return options_.max_other_body_bytes;
+    case Kind::kJson: {
+      std::string_view op;
+      const JsonService* svc = FindJsonService(head, &op);
+      return svc ? svc->max_body_bytes : options_.max_other_body_bytes;
+    }
+    case Kind::kQuery: return options_.max_query_body_bytes;
+    case Kind::kS3: return options_.max_s3_body_bytes;
+  }
+  return options_.max_other_body_bytes;
+}
+
+HttpResponse FrontDoor::Reject(const HttpRequest& head, int status, std::string_view reason) const {
+  std::string id = NewRequestId();
+  Kind kind = Classify(head);
+  WireError e;
+  e.http_status = status;
+  e.message = std::string(reason);
+  if (kind == Kind::kS3) {
+    e.code = status == 413 ? "EntityTooLarge" : status == 431 ? "RequestHeaderSectionTooLarge" : "BadRequest";
+    if (status == 413) e.http_status = 400;  // S3 answers oversized uploads with 400 EntityTooLarge
+    return RenderError(e, Protocol::kRestXml, id);
+  }
+  if (kind == Kind::kQuery) {
+    e.code = status == 413 ? "RequestEntityTooLarge" : "MalformedInput";
+    return RenderError(e, Protocol::kQuery, id);
+  }
+  e.code = status == 413 ? "RequestEntityTooLargeException" : "SerializationException";
+  return RenderError(e, Protocol::kJson, id);
+}
+
+void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
+  Kind kind = Classify(request);
+  if (kind == Kind::kHealth) {
+    std::shared_ptr<const std::string> body = health_body_.load();
+    HttpResponse r;
+    r.status = body ? 200 : 503;
+    r.body = body ? *body : std::string(R"({"status":"unavailable"})");
+    r.headers = {{"Content-Type", "application/json"}};
+    if (request.method == "HEAD") r.headers.push_back({"Content-Length", std::to_string(r.body.size())});
+    respond(std::move(r));
+    return;
+  }
+  auto ex = std::make_shared<Exchange>();
+  ex->request = std::move(request);
+  ex->respond = std::move(respond);
+  ex->request_id = NewRequestId();
+  ex->access_key_id = PresentedAccessKey(ex->request);
+  std::shared_ptr<Exchange> keep = ex;
+  try {
+    switch (kind) {
+      case Kind::kJson: HandleJson(std::move(ex)); return;
+      case Kind::kQuery: HandleQuery(std::move(ex)); return;
+      default: HandleS3(std::move(ex)); return;
+    }
+  } catch (const std::exception& e) {
+    // A handler bug must not take the connection down. Finish() does nothing
+    // when the exchange was answered already.
+    spdlog::error("request {} failed with an exception: {}", keep->request_id, e.what());
+    FinishError(*keep, ToWireError(Status::Internal(e.what()), keep->protocol));
+  }
+}
+
+bool FrontDoor::Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3) {
+  auth::Principal principal;
+  if (options_.verify_signatures) {
+    auth::VerifyOptions opts{options_.server.region, service, path_mode, s3};
+    auto verified = verifier_.Verify(ex.request, opts);
+    if (auto* err = std::get_if<auth::AuthError>(&verified)) {
+      WireError e = AuthWireError(*err, ex.protocol);
+      spdlog::debug("request {} refused: {} {}", ex.request_id, e.code, err->message);
+      FinishError(ex, e);
+      return false;
+    }
+    principal = std::get<auth::VerifiedRequest>(verified).key.principal;
+  } else {
+    principal = auth::RootPrincipal(options_.server.account_id);
+  }
+  ex.ctx = std::make_unique<RequestContext>(ex.request, ex.request_id, std::move(principal), options_.server,
+                                            authorizer_, ex.default_action);
+  return true;
+}
+
+void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
+  ex->protocol = Protocol::kJson;
+  std::string ct = AsciiLower(TrimWhitespace(ex->request.Header("content-type")));
+  if (StartsWith(ct, kJson10)) ex->content_type = std::string(kJson10);
+
+  std::string_view op_name;
+  const JsonService* svc = FindJsonService(ex->request, &op_name);
+  {
+    std::string_view target = ex->request.Header("x-amz-target");
+    size_t dot = target.rfind('.');
+    if (svc) {
+      ex->default_action = svc->signing_name + ":" + std::string(op_name);
+    } else if (dot != std::string_view::npos) {
+      ex->default_action = std::string(target.substr(0, std::min<size_t>(dot, 128))) + ":" +
+                           std::string(target.substr(dot + 1, 128));
+    }
+  }
+  const JsonOperation* op = nullptr;
+  if (svc) {
+    auto it = svc->operations.find(std::string(op_name));
+    if (it != svc->operations.end()) op = &it->second;
+  }
+  // An unknown service is refused before anything else; a known service
+  // checks the signature first, so that a caller learns which operations
+  // exist only once authenticated.
+  if (!svc) {
+    FinishError(*ex, {400, "UnknownOperationException", ""});
+    return;
+  }
+  if (!Authenticate(*ex, svc->signing_name, auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
+  if (!op || ex->request.method != "POST") {
+    FinishError(*ex, {400, "UnknownOperationException", ""});
+    return;
+  }
+  if (!ct.empty() && !StartsWith(ct, kJson11) && !StartsWith(ct, kJson10) && !StartsWith(ct, "application/json")) {
+    FinishError(*ex, {400, "SerializationException",
+                      "Unsupported Content-Type '" + ct.substr(0, 64) + "'; send application/x-amz-json-1.1"});
+    return;
+  }
+
+  std::string_view encoding = TrimWhitespace(ex->request.Header("content-encoding"));
+  if (EqualsIgnoreCase(encoding, "gzip") || EqualsIgnoreCase(encoding, "deflate")) {
+    auto inflated = GunzipBounded(ex->request.body, svc->max_body_bytes);
+    if (!inflated.ok()) {
+      bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
+      FinishError(*ex, {too_big ? 413 : 400, too_big ? "RequestEntityTooLargeException" : "SerializationException",
+                        inflated.status().message()});
+      return;
+    }
+    ex->request.body = std::move(*inflated);
+  } else if (!encoding.empty() && !EqualsIgnoreCase(encoding, "identity")) {
+    FinishError(*ex, {400, "SerializationException", "Unsupported Content-Encoding '" +
+                                                         std::string(encoding.substr(0, 64)) + "'"});
+    return;
+  }
+
+  const ErrorNames* names = &svc->error_names;
+  RequestContext& ctx = *ex->ctx;
+  std::string_view body = ex->request.body;
+  (*op)(ctx, body, [this, ex, names](Result<std::string> result) {
+    if (!result.ok()) {
+      FinishError(*ex, ToWireError(result.status(), Protocol::kJson, *names));
+      return;
+    }
+    HttpResponse r;
+    r.body = std::move(result).value();
+    r.headers = {{"Content-Type", ex->content_type}, {"x-amzn-RequestId", ex->request_id}};
+    Finish(*ex, std::move(r), {});
+  });
+}
+
+void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
+  ex->protocol = Protocol::kQuery;
+  std::string_view encoding = TrimWhitespace(ex->request.Header("content-encoding"));
+  if (EqualsIgnoreCase(encoding, "gzip")) {
+    auto inflated = GunzipBounded(ex->request.body, options_.max_query_body_bytes);
+    if (!inflated.ok()) {
+      FinishError(*ex, {400, "MalformedInput", inflated.status().message()});
+      return;
+    }
+    ex->request.body = std::move(*inflated);
+  }
+  auto params = ParseFormParams(ex->request.method == "POST" ? std::string_view(ex->request.body)
+                                                             : ex->request.query());
+  if (!params.ok()) {
+    FinishError(*ex, ToWireError(params.status(), Protocol::kQuery));
+    return;
+  }
+  ex->default_action = "sts:" + params->action;
+  if (!Authenticate(*ex, "sts", auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
+  HandleStsAction(*ex->ctx, *params, [this, ex](Result<std::string> result) {
+    if (!result.ok()) {
+      FinishError(*ex, ToWireError(result.status(), Protocol::kQuery));
+      return;
+    }
+    HttpResponse r;
+    r.body = std::move(result).value();
+    r.headers = {{"Content-Type", "text/xml"}, {"x-amzn-RequestId", ex->request_id}};
+    Finish(*ex, std::move(r), {});
+  });
+}
+
+void FrontDoor::HandleS3(std::shared_ptr<Exchange> ex) {
+  ex->protocol = Protocol::kRestXml;
+  S3Route route = ClassifyS3Request(ex->request);
+  ex->default_action = route.action;
+  ex->s3_resource = std::string(ex->request.path().substr(0, 1024));
+  if (!Authenticate(*ex, "s3", auth::PathCanonicalization::kS3, true)) return;
+  HandleS3Request(*ex->ctx, route, [this, ex](Result<HttpResponse> result) {
+    if (!result.ok()) {
+      FinishError(*ex, ToWireError(result.status(), Protocol::kRestXml));
+      return;
+    }
+    HttpResponse r = std::move(result).value();
+    r.SetHeader("x-amz-request-id", ex->request_id);
+    Finish(*ex, std::move(r), {});
+  });
+}
+
+void FrontDoor::FinishError(Exchange& ex, const WireError& error) {
+  Finish(ex, RenderError(error, ex.protocol, ex.request_id, ex.content_type, ex.s3_resource), error.code);
+}
+
+void FrontDoor::Finish(Exchange& ex, HttpResponse&& response, const std::string& error_code) {
+  if (!ex.respond) return;  // answered already
+  auth::AuditRecord rec;
+  rec.time = clock_.Now();
+  rec.request_id = ex.request_id;
+  rec.principal = ex.ctx ? ex.ctx->principal().arn : "anonymous";
+  rec.access_key_id = ex.access_key_id;
+  rec.action = ex.ctx ? ex.ctx->action() : ex.default_action;
+  rec.resource = ex.ctx ? ex.ctx->resource() : "*";
+  rec.source_ip = ex.request.remote_address;
+  rec.user_agent = std::string(ex.request.Header("user-agent").substr(0, 256));
+  rec.http_status = response.status;
+  rec.error_code = error_code;
+  audit_.Record(rec);
+  HttpResponder respond = std::move(ex.respond);
+  ex.respond = nullptr;
+  respond(std::move(response));
+}
+
+}  // namespace eventlake::api

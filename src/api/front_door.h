@@ -1,0 +1,82 @@
+// The front door: every HTTP request enters here. It recognizes the protocol
+// (AWS JSON 1.1 by X-Amz-Target, the Query protocol by a form body, S3 REST
+// otherwise, plus GET /health), verifies the SigV4 signature, hands the request
+// to the operation with a RequestContext, and turns the outcome into the
+// protocol's response shape and one audit record.
+//
+// Thread-safety: register services before the server starts; Handle() is then
+// called concurrently from every I/O thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/context.h"
+#include "api/errors.h"
+#include "api/json_service.h"
+#include "auth/audit.h"
+#include "auth/authorizer.h"
+#include "auth/sigv4.h"
+#include "common/clock.h"
+#include "common/http_message.h"
+
+namespace eventlake::api {
+
+struct FrontDoorOptions {
+  ServerInfo server;
+  // When false, any well-formed or absent signature is accepted as the root
+  // identity (for throwaway test set-ups); the audit trail still names the key.
+  bool verify_signatures = true;
+  size_t max_query_body_bytes = 1 << 20;  // Query protocol (STS) form bodies
+  size_t max_s3_body_bytes = 64 << 20;    // S3 requests, buffered whole
+  size_t max_other_body_bytes = 1 << 20;
+};
+
+class FrontDoor final : public HttpHandler {
+ public:
+  // All references must outlive the FrontDoor.
+  FrontDoor(FrontDoorOptions options, const auth::Verifier& verifier, const auth::Authorizer& authorizer,
+            auth::AuditLog& audit, const Clock& clock);
+
+  // Adds a JSON 1.1 service. Call before serving.
+  void AddJsonService(JsonService service);
+
+  // Marks the server as started (every room up): GET /health answers 200 with
+  // `rooms` listed. Before that, and after SetStopping(), it answers 503.
+  void SetReady(const std::vector<std::string>& rooms);
+  void SetStopping();
+
+  size_t BodyLimit(const HttpRequest& head) const override;
+  HttpResponse Reject(const HttpRequest& head, int status, std::string_view reason) const override;
+  void Handle(HttpRequest&& request, HttpResponder respond) override;
+
+ private:
+  struct Exchange;
+
+  enum class Kind { kHealth, kJson, kQuery, kS3 };
+  Kind Classify(const HttpRequest& request) const;
+  const JsonService* FindJsonService(const HttpRequest& request, std::string_view* operation) const;
+
+  void HandleJson(std::shared_ptr<Exchange> ex);
+  void HandleQuery(std::shared_ptr<Exchange> ex);
+  void HandleS3(std::shared_ptr<Exchange> ex);
+
+  // Verifies the signature for `service` and fills ex->ctx; on failure answers
+  // the protocol's error and returns false.
+  bool Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3);
+  void Finish(Exchange& ex, HttpResponse&& response, const std::string& error_code);
+  void FinishError(Exchange& ex, const WireError& error);
+
+  const FrontDoorOptions options_;
+  const auth::Verifier& verifier_;
+  const auth::Authorizer& authorizer_;
+  auth::AuditLog& audit_;
+  const Clock& clock_;
+  std::unordered_map<std::string, JsonService> json_services_;  // by target prefix; fixed once serving
+  std::atomic<std::shared_ptr<const std::string>> health_body_;  // null while not ready
+};
+
+}  // namespace eventlake::api

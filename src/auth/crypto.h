@@ -1,0 +1,26 @@
+// The crypto facade: the only OpenSSL user. Thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace eventlake::auth {
+
+using Digest = std::array<uint8_t, 32>;
+
+Digest Sha256(std::string_view data);
+std::string Sha256Hex(std::string_view data);
+Digest HmacSha256(std::string_view key, std::string_view data);
+inline std::string_view AsBytes(const Digest& d) {
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
+
+// Compares without leaking, through timing, where the first difference is.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+// `n` characters drawn uniformly from `alphabet` with the OS CSPRNG.
+std::string RandomString(size_t n, std::string_view alphabet);
+
+}  // namespace eventlake::auth

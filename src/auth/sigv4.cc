@@ -1,0 +1,486 @@
+#include "auth/sigv4.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "auth/keys.h"
+#include "common/strings.h"
+
+namespace eventlake::auth {
+namespace {
+
+AuthError Fail(AuthFailure f, std::string message) { return AuthError{f, std::move(message), {}, {}}; }
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+struct QueryParam {
+  std::string key;    // decoded
+  std::string value;  // decoded
+};
+
+// Splits a raw query into decoded pairs; malformed escapes are kept literally
+// (the canonical form then re-encodes the '%', as AWS does).
+std::vector<QueryParam> ParseQuery(std::string_view raw) {
+  std::vector<QueryParam> out;
+  if (raw.empty()) return out;
+  for (std::string_view piece : Split(raw, '&')) {
+    if (piece.empty()) continue;
+    size_t eq = piece.find('=');
+    std::string_view k = piece.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
+    auto dk = PercentDecode(k), dv = PercentDecode(v);
+    out.push_back({dk ? *dk : std::string(k), dv ? *dv : std::string(v)});
+  }
+  return out;
+}
+
+// RFC 3986 5.2.4 as AWS signers apply it: drops "." and empty segments and
+// resolves "..", keeping a leading and a trailing slash.
+std::string RemoveDotSegments(std::string_view path) {
+  if (path.empty()) return "/";
+  std::vector<std::string_view> out;
+  for (std::string_view seg : Split(path, '/')) {
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+    } else {
+      out.push_back(seg);
+    }
+  }
+  std::string result = path.front() == '/' ? "/" : "";
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i) result += '/';
+    result += out[i];
+  }
+  if (path.back() == '/' && !out.empty()) result += '/';
+  return result;
+}
+
+std::string CanonicalUri(std::string_view raw_path, PathCanonicalization mode) {
+  if (raw_path.empty()) return "/";
+  if (mode == PathCanonicalization::kNormalizeAndEncode) {
+    return UriEncode(RemoveDotSegments(raw_path), /*keep_slash=*/true);
+  }
+  auto decoded = PercentDecode(raw_path);
+  return UriEncode(decoded ? *decoded : std::string(raw_path), /*keep_slash=*/true);
+}
+
+std::string CanonicalQuery(std::string_view raw_query, bool drop_signature_param) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (auto& p : ParseQuery(raw_query)) {
+    if (drop_signature_param && p.key == "X-Amz-Signature") continue;
+    params.emplace_back(UriEncode(p.key, false), UriEncode(p.value, false));
+  }
+  std::sort(params.begin(), params.end());
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += k;
+    out += '=';
+    out += v;
+  }
+  return out;
+}
+
+// Trims and folds runs of whitespace into one space, as signers do.
+void AppendCanonicalHeaderValue(std::string_view v, std::string* out) {
+  bool pending_space = false, any = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      pending_space = any;
+      continue;
+    }
+    if (pending_space) out->push_back(' ');
+    pending_space = false;
+    any = true;
+    out->push_back(c);
+  }
+}
+
+std::string IsoSecond(Clock::TimePoint t) { return FormatAmzDate(t); }
+
+const std::string* FindParam(const std::vector<QueryParam>& params, std::string_view key) {
+  for (const auto& p : params) {
+    if (p.key == key) return &p.value;
+  }
+  return nullptr;
+}
+
+bool IsStreamingMode(std::string_view v) {
+  return v == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" || v == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" ||
+         v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+}
+
+std::variant<Credential, AuthError> ParseCredential(std::string_view text, bool query_form) {
+  auto parts = Split(text, '/');
+  if (parts.size() != 5) {
+    return Fail(AuthFailure::kIncompleteSignature,
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+                "got '" + std::string(text) + "'");
+  }
+  Credential c{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]), std::string(parts[3]),
+               std::string(parts[4])};
+  if (c.access_key_id.empty()) {
+    return Fail(AuthFailure::kIncompleteSignature, "Credential must name an access key id");
+  }
+  (void)query_form;
+  return c;
+}
+
+std::vector<std::string> ParseSignedHeaders(std::string_view text) {
+  std::vector<std::string> out;
+  for (auto h : Split(text, ';')) {
+    if (!h.empty()) out.push_back(AsciiLower(h));
+  }
+  return out;
+}
+
+// A small per-thread cache of derived signing keys: deriving one costs four
+// HMACs, and a client keeps one scope for a whole day.
+const Digest& CachedSigningKey(const AccessKey& key, const Credential& cred) {
+  struct Entry {
+    std::string secret;
+    Digest digest;
+  };
+  thread_local std::unordered_map<std::string, Entry> cache;
+  std::string id = key.id + '/' + cred.Scope();
+  auto it = cache.find(id);
+  if (it != cache.end() && it->second.secret == key.secret) return it->second.digest;
+  if (cache.size() >= 256) cache.clear();
+  Entry& e = cache[id];
+  e.secret = key.secret;
+  e.digest = DeriveSigningKey(key.secret, cred.date, cred.region, cred.service);
+  return e.digest;
+}
+
+}  // namespace
+
+std::variant<SignatureParts, AuthError> ParseAuthorizationHeader(std::string_view value) {
+  value = TrimWhitespace(value);
+  size_t sp = value.find(' ');
+  std::string_view algorithm = value.substr(0, sp);
+  if (algorithm != kAlgorithm) {
+    return Fail(AuthFailure::kUnsupportedAlgorithm,
+                "Unsupported authorization type '" + std::string(algorithm.substr(0, 64)) +
+                    "'; use AWS4-HMAC-SHA256 (Signature Version 4).");
+  }
+  std::string_view rest = sp == std::string_view::npos ? std::string_view() : value.substr(sp + 1);
+  SignatureParts parts;
+  parts.form = SignatureParts::Form::kHeader;
+  bool have_cred = false, have_headers = false, have_sig = false;
+  std::string missing;
+  for (std::string_view item : Split(rest, ',')) {
+    item = TrimWhitespace(item);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return Fail(AuthFailure::kIncompleteSignature,
+                  "Authorization header element '" + std::string(item.substr(0, 64)) +
+                      "' is not a key=value pair. Authorization=" + std::string(value.substr(0, 512)));
+    }
+    std::string_view k = TrimWhitespace(item.substr(0, eq)), v = TrimWhitespace(item.substr(eq + 1));
+    if (k == "Credential") {
+      auto c = ParseCredential(v, false);
+      if (auto* err = std::get_if<AuthError>(&c)) return *err;
+      parts.credential = std::get<Credential>(std::move(c));
+      have_cred = true;
+    } else if (k == "SignedHeaders") {
+      parts.signed_headers = ParseSignedHeaders(v);
+      have_headers = !parts.signed_headers.empty();
+    } else if (k == "Signature") {
+      parts.signature = AsciiLower(v);
+      have_sig = !v.empty();
+    }
+  }
+  if (!have_cred) missing += "Authorization header requires 'Credential' parameter. ";
+  if (!have_sig) missing += "Authorization header requires 'Signature' parameter. ";
+  if (!have_headers) missing += "Authorization header requires 'SignedHeaders' parameter. ";
+  if (!missing.empty()) {
+    return Fail(AuthFailure::kIncompleteSignature, missing + "Authorization=" + std::string(value.substr(0, 512)));
+  }
+  if (parts.signature.size() != 64 || !IsLowerHex(parts.signature)) {
+    return Fail(AuthFailure::kIncompleteSignature, "Signature must be 64 hexadecimal characters.");
+  }
+  return parts;
+}
+
+std::variant<SignatureParts, AuthError> ParsePresignedQuery(std::string_view raw_query) {
+  auto params = ParseQuery(raw_query);
+  SignatureParts parts;
+  parts.form = SignatureParts::Form::kQuery;
+  std::string missing;
+  for (const char* name : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders",
+                           "X-Amz-Date"}) {
+    const std::string* v = FindParam(params, name);
+    if (!v || v->empty()) missing += std::string("AWS query-string parameters must include '") + name + "'. ";
+  }
+  if (!missing.empty()) {
+    return Fail(AuthFailure::kIncompleteSignature, missing + "Re-examine the query-string parameters.");
+  }
+  if (*FindParam(params, "X-Amz-Algorithm") != kAlgorithm) {
+    return Fail(AuthFailure::kUnsupportedAlgorithm,
+                "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+  }
+  auto c = ParseCredential(*FindParam(params, "X-Amz-Credential"), true);
+  if (auto* err = std::get_if<AuthError>(&c)) return *err;
+  parts.credential = std::get<Credential>(std::move(c));
+  parts.signed_headers = ParseSignedHeaders(*FindParam(params, "X-Amz-SignedHeaders"));
+  parts.signature = AsciiLower(*FindParam(params, "X-Amz-Signature"));
+  parts.amz_date = *FindParam(params, "X-Amz-Date");
+  parts.expires_seconds = -1;
+  if (const std::string* exp = FindParam(params, "X-Amz-Expires")) {
+    int64_t n = 0;
+    bool digits = !exp->empty() && exp->size() <= 12 &&
+                  std::all_of(exp->begin(), exp->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (digits) n = std::stoll(*exp);
+    if (!digits) {
+      return Fail(AuthFailure::kIncompleteSignature, "X-Amz-Expires should be a number");
+    }
+    if (n > kMaxPresignSeconds) {
+      return Fail(AuthFailure::kIncompleteSignature,
+                  "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+    }
+    parts.expires_seconds = n;
+  }
+  if (parts.signature.size() != 64 || !IsLowerHex(parts.signature)) {
+    return Fail(AuthFailure::kIncompleteSignature, "X-Amz-Signature must be 64 hexadecimal characters.");
+  }
+  return parts;
+}
+
+std::string CanonicalRequest(const HttpRequest& request, const std::vector<std::string>& signed_headers,
+                             std::string_view payload_hash, PathCanonicalization path_mode,
+                             bool drop_signature_param) {
+  std::string out;
+  out.reserve(512);
+  out += request.method;
+  out += '\n';
+  out += CanonicalUri(request.path(), path_mode);
+  out += '\n';
+  out += CanonicalQuery(request.query(), drop_signature_param);
+  out += '\n';
+  for (const auto& name : signed_headers) {
+    out += name;
+    out += ':';
+    bool first = true;
+    for (const auto& h : request.headers) {
+      if (!EqualsIgnoreCase(h.name, name)) continue;
+      if (!first) out += ',';
+      AppendCanonicalHeaderValue(h.value, &out);
+      first = false;
+    }
+    out += '\n';
+  }
+  out += '\n';
+  for (size_t i = 0; i < signed_headers.size(); ++i) {
+    if (i) out += ';';
+    out += signed_headers[i];
+  }
+  out += '\n';
+  out += payload_hash;
+  return out;
+}
+
+std::string StringToSign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request) {
+  std::string out;
+  out.reserve(160);
+  out += kAlgorithm;
+  out += '\n';
+  out += amz_date;
+  out += '\n';
+  out += scope;
+  out += '\n';
+  out += Sha256Hex(canonical_request);
+  return out;
+}
+
+Digest DeriveSigningKey(std::string_view secret, std::string_view date, std::string_view region,
+                        std::string_view service) {
+  std::string k = "AWS4";
+  k += secret;
+  Digest d = HmacSha256(k, date);
+  d = HmacSha256(AsBytes(d), region);
+  d = HmacSha256(AsBytes(d), service);
+  return HmacSha256(AsBytes(d), "aws4_request");
+}
+
+std::string SignatureHex(const Digest& signing_key, std::string_view string_to_sign) {
+  return HexEncode(AsBytes(HmacSha256(AsBytes(signing_key), string_to_sign)));
+}
+
+bool ParseAmzDate(std::string_view text, Clock::TimePoint* out) {
+  struct tm tm {};
+  std::string s(TrimWhitespace(text));
+  const char* end = nullptr;
+  if (s.size() == 16 && s[8] == 'T' && s[15] == 'Z') {
+    end = strptime(s.c_str(), "%Y%m%dT%H%M%SZ", &tm);
+  } else {
+    end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  }
+  if (end == nullptr || *end != '\0') return false;
+  time_t t = timegm(&tm);
+  if (t == static_cast<time_t>(-1)) return false;
+  *out = Clock::TimePoint(std::chrono::seconds(t));
+  return true;
+}
+
+std::string FormatAmzDate(Clock::TimePoint t) {
+  time_t secs = std::chrono::system_clock::to_time_t(t);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& request,
+                                                          const VerifyOptions& opts) const {
+  const std::string* authorization = request.FindHeader("authorization");
+  bool presigned = false;
+  std::string_view query = request.query();
+  if (!query.empty()) {
+    for (const auto& p : ParseQuery(query)) {
+      if (p.key == "X-Amz-Algorithm") presigned = true;
+    }
+  }
+  if (authorization && presigned) {
+    return Fail(AuthFailure::kBothAuthForms,
+                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.");
+  }
+  if (!authorization && !presigned) return Fail(AuthFailure::kMissingToken, "Missing Authentication Token");
+
+  auto parsed = authorization ? ParseAuthorizationHeader(*authorization) : ParsePresignedQuery(query);
+  if (auto* err = std::get_if<AuthError>(&parsed)) return *err;
+  SignatureParts& parts = std::get<SignatureParts>(parsed);
+  const bool header_form = parts.form == SignatureParts::Form::kHeader;
+
+  // The request time.
+  std::string amz_date = parts.amz_date;
+  if (header_form) {
+    if (const std::string* d = request.FindHeader("x-amz-date")) {
+      amz_date = *d;
+    } else if (const std::string* d2 = request.FindHeader("date")) {
+      amz_date = *d2;
+    } else {
+      return Fail(AuthFailure::kIncompleteSignature,
+                  "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+                  "Authorization=" + authorization->substr(0, 512));
+    }
+  }
+  Clock::TimePoint signed_at;
+  if (!ParseAmzDate(amz_date, &signed_at)) {
+    return Fail(AuthFailure::kIncompleteSignature,
+                "Date must be in ISO-8601 'basic format'. Got '" + amz_date.substr(0, 64) +
+                    "'. See http://en.wikipedia.org/wiki/ISO_8601");
+  }
+  amz_date = FormatAmzDate(signed_at);  // an RFC 1123 Date header signs in ISO form
+
+  std::optional<AccessKey> key = keys_.Lookup(parts.credential.access_key_id);
+  if (!key) {
+    return Fail(AuthFailure::kUnknownAccessKey, "The security token included in the request is invalid.");
+  }
+
+  const Credential& cred = parts.credential;
+  if (cred.terminal != "aws4_request") {
+    return Fail(AuthFailure::kIncompleteSignature,
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '" +
+                    cred.terminal.substr(0, 64) + "'.");
+  }
+  if (cred.date != amz_date.substr(0, 8)) {
+    return Fail(AuthFailure::kWrongScopeDate,
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+                    cred.date.substr(0, 16) + "' != '" + amz_date.substr(0, 8) + "', from '" + amz_date + "'.");
+  }
+  if (cred.region != opts.region) {
+    return Fail(AuthFailure::kWrongRegion, "Credential should be scoped to a valid region, not '" +
+                                               cred.region.substr(0, 64) + "'. This endpoint serves '" +
+                                               std::string(opts.region) + "'.");
+  }
+  if (cred.service != opts.service) {
+    return Fail(AuthFailure::kWrongService,
+                "Credential should be scoped to correct service: '" + std::string(opts.service) + "'. ");
+  }
+
+  const Clock::TimePoint now = clock_.Now();
+  const auto now_s = std::chrono::time_point_cast<std::chrono::seconds>(now);
+  if (header_form || parts.expires_seconds < 0) {
+    if (signed_at < now - kMaxClockSkew) {
+      return Fail(AuthFailure::kTimeSkew, "Signature expired: " + amz_date + " is now earlier than " +
+                                              IsoSecond(now_s - kMaxClockSkew) + " (" + IsoSecond(now_s) +
+                                              " - 15 min.)");
+    }
+  } else if (signed_at + std::chrono::seconds(parts.expires_seconds) < now) {
+    return Fail(AuthFailure::kPresignExpired, "Request has expired: signed at " + amz_date + ", valid for " +
+                                                  std::to_string(parts.expires_seconds) + " seconds, now " +
+                                                  IsoSecond(now_s) + ".");
+  }
+  if (signed_at > now + kMaxClockSkew) {
+    return Fail(AuthFailure::kTimeSkew, "Signature not yet current: " + amz_date + " is still later than " +
+                                            IsoSecond(now_s + kMaxClockSkew) + " (" + IsoSecond(now_s) +
+                                            " + 15 min.)");
+  }
+
+  if (std::find(parts.signed_headers.begin(), parts.signed_headers.end(), "host") == parts.signed_headers.end()) {
+    return Fail(AuthFailure::kIncompleteSignature,
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+
+  // The payload hash the client signed.
+  std::string payload_hash;
+  bool check_body_digest = false;
+  if (const std::string* content_sha = request.FindHeader("x-amz-content-sha256")) {
+    std::string v(TrimWhitespace(*content_sha));
+    std::string lower = AsciiLower(v);
+    if (lower.size() == 64 && IsLowerHex(lower)) {
+      payload_hash = v;  // signed exactly as sent
+      check_body_digest = true;
+    } else if (v == kUnsignedPayload || IsStreamingMode(v)) {
+      payload_hash = v;
+    } else {
+      return Fail(AuthFailure::kInvalidContentSha256,
+                  "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+                  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid "
+                  "sha256 value.");
+    }
+  } else if (opts.s3 && !header_form) {
+    payload_hash = std::string(kUnsignedPayload);
+  } else if (opts.s3) {
+    return Fail(AuthFailure::kMissingContentSha256, "Missing required header for this request: x-amz-content-sha256");
+  } else {
+    payload_hash = Sha256Hex(request.body);
+  }
+
+  const std::string canonical =
+      CanonicalRequest(request, parts.signed_headers, payload_hash, opts.path_mode, !header_form);
+  std::string to_sign = StringToSign(amz_date, cred.Scope(), canonical);
+  const Digest& signing_key = CachedSigningKey(*key, cred);
+  std::string expected = SignatureHex(signing_key, to_sign);
+  if (!ConstantTimeEquals(expected, parts.signature)) {
+    AuthError err = Fail(AuthFailure::kSignatureMismatch,
+                         "The request signature we calculated does not match the signature you provided. Check "
+                         "your AWS Secret Access Key and signing method. Consult the service documentation for "
+                         "details.");
+    err.canonical_request = canonical;
+    err.string_to_sign = std::move(to_sign);
+    return err;
+  }
+  if (check_body_digest && !ConstantTimeEquals(AsciiLower(payload_hash), Sha256Hex(request.body))) {
+    return Fail(AuthFailure::kContentSha256Mismatch,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+
+  VerifiedRequest out;
+  out.key = std::move(*key);
+  out.credential = cred;
+  out.amz_date = std::move(amz_date);
+  out.payload_hash = std::move(payload_hash);
+  out.signature = std::move(parts.signature);
+  out.signing_key = signing_key;
+  return out;
+}
+
+}  // namespace eventlake::auth

@@ -1,0 +1,66 @@
+// Wire-neutral HTTP request and response, shared by http/ (which fills them
+// from the socket), auth/ (which verifies signatures over them) and api/ (which
+// decodes them). Nothing here knows about Beast or any protocol.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace eventlake {
+
+struct HttpHeader {
+  std::string name;   // as received; compare case-insensitively
+  std::string value;  // as received, untrimmed
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // the raw request-target: path and query, still percent-encoded
+  std::vector<HttpHeader> headers;
+  std::string body;  // fully read; Transfer-Encoding already removed
+  std::string remote_address;
+  uint16_t remote_port = 0;
+
+  // The first header called `name` (case-insensitive), or nullptr.
+  const std::string* FindHeader(std::string_view name) const;
+  // The value of `name`, or `fallback` when absent.
+  std::string_view Header(std::string_view name, std::string_view fallback = {}) const;
+  // The raw path (before '?') and raw query (after '?', may be empty).
+  std::string_view path() const;
+  std::string_view query() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<HttpHeader> headers;
+  std::string body;
+
+  void SetHeader(std::string name, std::string value);
+  const std::string* FindHeader(std::string_view name) const;
+};
+
+// Completes one request. May be called from any thread, exactly once.
+using HttpResponder = std::function<void(HttpResponse&&)>;
+
+// What http/ hands every request to. Implementations must be thread-safe: they
+// are called concurrently from every I/O thread.
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // The largest body accepted for a request with this method, target and
+  // headers (body still empty). Larger bodies are refused with 413 before read.
+  virtual size_t BodyLimit(const HttpRequest& head) const = 0;
+  // The response for a request whose body could not be accepted: too large
+  // (413), malformed framing (400), or headers too large (431). Shaped by the
+  // protocol the request was meant for.
+  virtual HttpResponse Reject(const HttpRequest& head, int status, std::string_view reason) const = 0;
+  // Handles one request; `respond` is called once, possibly later on another thread.
+  virtual void Handle(HttpRequest&& request, HttpResponder respond) = 0;
+};
+
+}  // namespace eventlake

@@ -1,0 +1,323 @@
+// Asio needs std::exchange from <utility> before its own headers with g++ 12.
+#include <utility>
+
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace eventlake::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// "Wed, 25 Nov 2026 15:00:00 GMT", formatted once per second per thread.
+std::string_view HttpDate() {
+  thread_local time_t cached = 0;
+  thread_local char buf[40];
+  thread_local size_t len = 0;
+  time_t now = ::time(nullptr);
+  if (now != cached) {
+    struct tm tm {};
+    gmtime_r(&now, &tm);
+    len = strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = now;
+  }
+  return {buf, len};
+}
+
+// Runs handler.Handle() and resumes the awaiting coroutine on its own
+// executor when the responder is called, from whatever thread that is.
+template <typename Token>
+auto AsyncHandle(HttpHandler& handler, HttpRequest&& request, Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [&handler](auto completion, HttpRequest req) {
+        auto executor = asio::get_associated_executor(completion);
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        handler.Handle(std::move(req), [shared, executor](HttpResponse&& response) {
+          asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
+        });
+      },
+      token, std::move(request));
+}
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// A request the parser refused (as opposed to a connection that went away).
+bool IsMalformed(const beast::error_code& ec) {
+  static const auto& category = bhttp::make_error_code(bhttp::error::bad_target).category();
+  return ec.category() == category && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+}  // namespace
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = true;  // waiting for the next request's headers
+};
+
+struct Worker {
+  std::unordered_set<Connection*> connections;  // touched only on this worker's thread; outlives `io`
+  asio::io_context io{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::thread thread;
+};
+
+struct Server::Impl {
+  ServerOptions options;
+  HttpHandler* handler = nullptr;
+  uint16_t port = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> draining{false};
+  bool started = false, stopped = false;
+
+  asio::awaitable<void> AcceptLoop(Worker& w);
+  asio::awaitable<void> Session(Worker& w, tcp::socket socket);
+  asio::awaitable<void> Serve(Worker& w, Connection& conn, const std::string& remote_ip, uint16_t remote_port);
+  asio::awaitable<bool> Write(Connection& conn, HttpResponse&& response, unsigned version, bool head,
+                              bool keep_alive);
+};
+
+asio::awaitable<void> Server::Impl::AcceptLoop(Worker& w) {
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket = co_await w.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors or memory: wait a little rather than spin.
+      asio::steady_timer timer(w.io, std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (connections.load(std::memory_order_relaxed) >= options.max_connections) {
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(w.io, Session(w, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
+  beast::error_code ec;
+  tcp::endpoint remote = socket.remote_endpoint(ec);
+  Connection conn(std::move(socket));
+  connections.fetch_add(1, std::memory_order_relaxed);
+  w.connections.insert(&conn);
+  try {
+    co_await Serve(w, conn, remote.address().to_string(), remote.port());
+  } catch (const std::exception& e) {
+    spdlog::warn("connection from {} failed: {}", remote.address().to_string(), e.what());
+  }
+  w.connections.erase(&conn);
+  connections.fetch_sub(1, std::memory_order_relaxed);
+  conn.stream.socket().close(ec);
+}
+
+asio::awaitable<bool> Server::Impl::Write(Connection& conn, HttpResponse&& response, unsigned version, bool head,
+                                          bool keep_alive) {
+  bhttp::response<bhttp::string_body> res;
+  res.version(version);
+  res.result(static_cast<unsigned>(response.status));
+  res.set(bhttp::field::server, "eventlake");
+  std::string_view date = HttpDate();
+  res.set(bhttp::field::date, beast::string_view(date.data(), date.size()));
+  bool has_length = false;
+  for (auto& h : response.headers) {
+    if (beast::iequals(h.name, "content-length")) has_length = true;
+    res.insert(h.name, h.value);
+  }
+  if (head) {
+    if (!has_length) res.content_length(response.body.size());
+  } else {
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+  }
+  res.keep_alive(keep_alive);
+  conn.stream.expires_after(options.write_timeout);
+  beast::error_code ec;
+  co_await bhttp::async_write(conn.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std::string& remote_ip,
+                                          uint16_t remote_port) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    if (draining.load(std::memory_order_relaxed)) co_return;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
+    conn.idle = true;
+    conn.stream.expires_after(options.idle_timeout);
+    beast::error_code ec;
+    co_await bhttp::async_read_header(conn.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    conn.idle = false;
+
+    HttpRequest req;
+    req.remote_address = remote_ip;
+    req.remote_port = remote_port;
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        co_await Write(conn, handler->Reject(req, 431, "The request headers are too large."), 11, false, false);
+      } else if (IsMalformed(ec)) {
+        co_await Write(conn, handler->Reject(req, 400, "Malformed HTTP request: " + ec.message()), 11, false, false);
+      }
+      co_return;  // closed, timed out, reset or cancelled for shutdown
+    }
+
+    auto& msg = parser.get();
+    const unsigned version = msg.version();
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.headers.reserve(16);
+    for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+
+    const size_t limit = handler->BodyLimit(req);
+    if (auto len = parser.content_length(); len && *len > limit) {
+      co_await Write(conn,
+                     handler->Reject(req, 413, "The request body of " + std::to_string(*len) +
+                                                   " bytes exceeds the limit of " + std::to_string(limit) + " bytes."),
+                     version, false, false);
+      co_return;
+    }
+    parser.body_limit(limit);
+    if (!parser.is_done()) {
+      if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+        conn.stream.expires_after(options.write_timeout);
+        co_await bhttp::async_write(conn.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+      }
+      conn.stream.expires_after(options.body_timeout);
+      co_await bhttp::async_read(conn.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
+          co_await Write(conn, handler->Reject(req, 413, "The request body exceeds the limit of " +
+                                                             std::to_string(limit) + " bytes."),
+                         version, false, false);
+        } else if (IsMalformed(ec)) {
+          co_await Write(conn, handler->Reject(req, 400, "Malformed HTTP request body: " + ec.message()), version,
+                         false, false);
+        }
+        co_return;
+      }
+    }
+    if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
+
+    bool keep_alive = msg.keep_alive();
+    const bool head = msg.method() == bhttp::verb::head;
+    req.body = std::move(msg.body());
+    HttpResponse response = co_await AsyncHandle(*handler, std::move(req), asio::use_awaitable);
+    keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
+    if (!co_await Write(conn, std::move(response), version, head, keep_alive)) co_return;
+    if (!keep_alive) {
+      conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(std::chrono::milliseconds(0)); }
+
+Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, HttpHandler& handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = &handler;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.address, ec);
+  if (ec) return Status::InvalidArgument("invalid listen address '" + options.address + "': " + ec.message());
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = 1;
+  uint16_t port = options.port;
+  for (int i = 0; i < threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    tcp::endpoint ep(address, port);
+    w->acceptor.emplace(w->io);
+    w->acceptor->open(ep.protocol(), ec);
+    if (!ec) w->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) w->acceptor->set_option(ReusePort(true), ec);
+    if (!ec) w->acceptor->bind(ep, ec);
+    if (!ec) w->acceptor->listen(4096, ec);
+    if (ec) {
+      return Status::IoError("listen on " + options.address + ":" + std::to_string(port) + ": " + ec.message());
+    }
+    // With port 0 the first socket picks the port and the others join it.
+    port = w->acceptor->local_endpoint().port();
+    impl->workers.push_back(std::move(w));
+  }
+  impl->port = port;
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+size_t Server::connection_count() const { return impl_->connections.load(); }
+
+void Server::Start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  for (auto& w : impl_->workers) {
+    Worker* worker = w.get();
+    asio::co_spawn(worker->io, impl_->AcceptLoop(*worker), asio::detached);
+    worker->thread = std::thread([worker] {
+      for (;;) {
+        try {
+          worker->io.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("I/O thread caught: {}", e.what());
+        }
+      }
+    });
+  }
+}
+
+void Server::Stop(std::chrono::milliseconds grace) {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->draining.store(true);
+  if (!impl_->started) return;
+  for (auto& w : impl_->workers) {
+    Worker* worker = w.get();
+    asio::post(worker->io, [worker] {
+      beast::error_code ec;
+      worker->acceptor->close(ec);
+      for (Connection* c : worker->connections) {
+        if (c->idle) c->stream.cancel();
+      }
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (size_t left = impl_->connections.load(); left > 0) {
+    spdlog::warn("closing {} connection(s) with requests still in flight after the {} ms grace period", left,
+                 grace.count());
+  }
+  for (auto& w : impl_->workers) w->io.stop();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace eventlake::http

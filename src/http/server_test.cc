@@ -1,0 +1,195 @@
+#include <utility>
+
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace eventlake::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+// Echoes the method, target and body; "/slow" answers only when released.
+class EchoHandler : public HttpHandler {
+ public:
+  size_t BodyLimit(const HttpRequest&) const override { return 1024; }
+  HttpResponse Reject(const HttpRequest&, int status, std::string_view reason) const override {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::string(reason);
+    return r;
+  }
+  void Handle(HttpRequest&& req, HttpResponder respond) override {
+    HttpResponse r;
+    r.body = req.method + " " + req.target + " " + req.body;
+    r.headers.push_back({"X-Remote", req.remote_address});
+    if (req.target == "/slow") {
+      std::unique_lock lock(mu_);
+      slow_ = std::move(respond);
+      slow_response_ = std::move(r);
+      cv_.notify_all();
+      return;
+    }
+    respond(std::move(r));
+  }
+  void WaitForSlow() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return slow_ != nullptr; });
+  }
+  void ReleaseSlowFromAnotherThread() {
+    std::thread([this] {
+      std::unique_lock lock(mu_);
+      slow_(std::move(slow_response_));
+    }).join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  HttpResponder slow_;
+  HttpResponse slow_response_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions opts;
+    opts.port = 0;
+    opts.threads = 2;
+    opts.max_header_bytes = 2048;
+    auto s = Server::Create(opts, handler_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    server_->Start();
+  }
+  void TearDown() override { server_->Stop(std::chrono::seconds(5)); }
+
+  tcp::socket Connect() {
+    tcp::socket sock(io_);
+    sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    return sock;
+  }
+  static void Send(tcp::socket& sock, const std::string& raw) { asio::write(sock, asio::buffer(raw)); }
+  static bhttp::response<bhttp::string_body> Read(tcp::socket& sock, beast::flat_buffer& buf) {
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(sock, buf, res);
+    return res;
+  }
+  // True when the server closed the connection (reads EOF).
+  static bool ClosedByServer(tcp::socket& sock, beast::flat_buffer& buf) {
+    beast::error_code ec;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(sock, buf, res, ec);
+    return ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof;
+  }
+
+  asio::io_context io_;
+  EchoHandler handler_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  auto sock = Connect();
+  beast::flat_buffer buf;
+  for (int i = 0; i < 3; ++i) {
+    Send(sock, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc");
+    auto res = Read(sock, buf);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "POST /x abc");
+    EXPECT_EQ(res[bhttp::field::server], "eventlake");
+    EXPECT_EQ(res["X-Remote"], "127.0.0.1");
+    EXPECT_TRUE(res.keep_alive());
+  }
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto sock = Connect();
+  Send(sock,
+       "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+       "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+       "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  beast::flat_buffer buf;
+  EXPECT_EQ(Read(sock, buf).body(), "GET /a ");
+  EXPECT_EQ(Read(sock, buf).body(), "GET /b ");
+  EXPECT_EQ(Read(sock, buf).body(), "POST /c hi");
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefusedBeforeItIsRead) {
+  auto sock = Connect();
+  Send(sock, "PUT /big HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+  beast::flat_buffer buf;
+  auto res = Read(sock, buf);
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_FALSE(res.keep_alive());
+}
+
+TEST_F(ServerTest, OversizedChunkedBodyIsRefused) {
+  auto sock = Connect();
+  std::string chunk(2000, 'x');
+  Send(sock, "PUT /big HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + chunk + "\r\n0\r\n\r\n");
+  beast::flat_buffer buf;
+  EXPECT_EQ(Read(sock, buf).result_int(), 413);
+}
+
+TEST_F(ServerTest, OversizedHeadersGet431) {
+  auto sock = Connect();
+  Send(sock, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+  beast::flat_buffer buf;
+  EXPECT_EQ(Read(sock, buf).result_int(), 431);
+}
+
+TEST_F(ServerTest, MalformedRequestGets400AndClose) {
+  auto sock = Connect();
+  Send(sock, "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: nope\r\n\r\n");
+  beast::flat_buffer buf;
+  auto res = Read(sock, buf);
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_TRUE(ClosedByServer(sock, buf));
+}
+
+TEST_F(ServerTest, HeadResponseCarriesLengthButNoBody) {
+  auto sock = Connect();
+  Send(sock, "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> head_parser;
+  head_parser.skip(true);
+  bhttp::read(sock, buf, head_parser);
+  EXPECT_EQ(head_parser.get()[bhttp::field::content_length], "8");  // "HEAD /h "
+  EXPECT_EQ(Read(sock, buf).body(), "GET /next ");
+}
+
+TEST_F(ServerTest, StopClosesIdleConnectionsAndFinishesRequestsInFlight) {
+  auto idle = Connect();
+  auto busy = Connect();
+  Send(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+  handler_.WaitForSlow();
+  std::thread stopper([&] { server_->Stop(std::chrono::seconds(10)); });
+  beast::flat_buffer idle_buf;
+  EXPECT_TRUE(ClosedByServer(idle, idle_buf));
+  handler_.ReleaseSlowFromAnotherThread();
+  beast::flat_buffer busy_buf;
+  auto res = Read(busy, busy_buf);
+  EXPECT_EQ(res.body(), "GET /slow ");
+  EXPECT_FALSE(res.keep_alive());
+  stopper.join();
+  EXPECT_EQ(server_->connection_count(), 0u);
+}
+
+TEST_F(ServerTest, InvalidListenAddressIsRefused) {
+  ServerOptions opts;
+  opts.address = "not-an-address";
+  EXPECT_EQ(Server::Create(opts, handler_).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace eventlake::http

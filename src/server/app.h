@@ -1,0 +1,37 @@
+// The eventlake process: configuration, the rooms in start order, and an
+// orderly stop.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace eventlake::server {
+
+struct Config {
+  std::string data_dir = "./eventlake-data";
+  std::string listen = "127.0.0.1:4566";
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string log_level = "info";
+  int threads = 0;  // 0: one per core
+  bool verify_signatures = true;
+  int shutdown_grace_seconds = 10;
+};
+
+// Splits "host:port" or "[v6]:port". InvalidArgument when malformed.
+Status ParseListen(const std::string& listen, std::string* host, uint16_t* port);
+// Checks region and account id shapes. InvalidArgument naming the field.
+Status ValidateConfig(const Config& config);
+
+// Runs the server until SIGTERM or SIGINT, then stops it. Returns the process
+// exit code. The caller must have blocked SIGTERM and SIGINT in every thread.
+int Serve(const Config& config);
+
+// Prints the root credentials as shell `export` lines.
+int PrintCredentials(const Config& config);
+
+}  // namespace eventlake::server

@@ -1,0 +1,80 @@
+// eventlake: the command line.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/logging.h"
+#include "query/duckdb_engine.h"
+#include "server/app.h"
+
+int main(int argc, char** argv) {
+  using eventlake::server::Config;
+  // Signals are taken by sigwait in Serve(); block them before any thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"Eventlake: a real-time, event-based data lake that speaks the AWS APIs."};
+  app.require_subcommand(1);
+  Config config;
+
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("--data-dir", config.data_dir, "Where all state lives")
+        ->envname("EVENTLAKE_DATA_DIR")
+        ->capture_default_str();
+    cmd->add_option("--region", config.region, "The AWS region this endpoint serves")
+        ->envname("EVENTLAKE_REGION")
+        ->capture_default_str();
+  };
+
+  CLI::App* serve = app.add_subcommand("serve", "Run the server");
+  add_common(serve);
+  serve->add_option("--listen", config.listen, "HOST:PORT to listen on")
+      ->envname("EVENTLAKE_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--account-id", config.account_id, "The 12-digit AWS account id of this endpoint")
+      ->envname("EVENTLAKE_ACCOUNT_ID")
+      ->capture_default_str();
+  serve->add_option("--log-level", config.log_level, "trace, debug, info, warn, error or off")
+      ->envname("EVENTLAKE_LOG_LEVEL")
+      ->capture_default_str();
+  serve->add_option("--threads", config.threads, "I/O threads (0: one per core)")
+      ->envname("EVENTLAKE_THREADS")
+      ->capture_default_str();
+  serve->add_option("--verify-signatures", config.verify_signatures,
+                    "Verify SigV4 signatures (false accepts any key as root: for throwaway tests only)")
+      ->envname("EVENTLAKE_VERIFY_SIGNATURES")
+      ->capture_default_str();
+  serve->add_option("--shutdown-grace", config.shutdown_grace_seconds,
+                    "Seconds to let requests in flight finish on SIGTERM/SIGINT")
+      ->envname("EVENTLAKE_SHUTDOWN_GRACE")
+      ->capture_default_str();
+  serve->set_config("--config", "", "Read these options from a TOML file (keys as the flags: data-dir = \"...\")")
+      ->envname("EVENTLAKE_CONFIG");
+
+  CLI::App* creds = app.add_subcommand("credentials", "Print the root credentials as shell export lines");
+  add_common(creds);
+  CLI::App* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    std::printf("eventlake %s (DuckDB %s)\n", EL_VERSION, eventlake::query::DuckDbVersion().c_str());
+    return 0;
+  }
+  if (auto s = eventlake::SetUpLogging(serve->parsed() ? config.log_level : "warn"); !s.ok()) {
+    std::fprintf(stderr, "eventlake: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (creds->parsed()) return eventlake::server::PrintCredentials(config);
+  try {
+    return eventlake::server::Serve(config);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eventlake: fatal: %s\n", e.what());
+    return 1;
+  }
+}

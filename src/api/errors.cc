@@ -43,6 +43,11 @@ Default Lookup(StatusCode code, Protocol protocol) {
 
 }  // namespace
 
+bool IsUnexpected(StatusCode code) {
+  return code == StatusCode::kInternal || code == StatusCode::kIoError || code == StatusCode::kDataLoss ||
+         code == StatusCode::kDeadlineExceeded;
+}
+
 WireError ToWireError(const Status& status, Protocol protocol, const ErrorNames& names) {
   Default d = Lookup(status.code(), protocol);
   WireError e{d.status, d.code, status.message()};
@@ -51,8 +56,7 @@ WireError ToWireError(const Status& status, Protocol protocol, const ErrorNames&
   } else if (auto it = names.find(status.code()); it != names.end()) {
     e.code = it->second;
   }
-  if (e.http_status >= 500 && status.code() != StatusCode::kUnavailable && status.code() != StatusCode::kCancelled &&
-      status.type().empty()) {
+  if (IsUnexpected(status.code()) && status.type().empty()) {
     e.message = "An internal error occurred. Try the request again.";  // details stay in the server log
   }
   return e;

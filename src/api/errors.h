@@ -31,6 +31,10 @@ struct WireError {
 // ValidationException).
 using ErrorNames = std::map<StatusCode, std::string>;
 
+// Codes that mean the server failed (a bug, a disk), not the caller: their
+// details go to the server log, and the caller gets a generic message.
+bool IsUnexpected(StatusCode code);
+
 // The wire error for `status`: its explicit type() if set, else the service's
 // name for the code, else the protocol default.
 WireError ToWireError(const Status& status, Protocol protocol, const ErrorNames& names = {});

@@ -165,7 +165,7 @@ void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
     // A handler bug must not take the connection down. Finish() does nothing
     // when the exchange was answered already.
     spdlog::error("request {} failed with an exception: {}", keep->request_id, e.what());
-    FinishError(*keep, ToWireError(Status::Internal(e.what()), keep->protocol));
+    FailWith(*keep, Status::Internal(e.what()));
   }
 }
 
@@ -250,7 +250,7 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
   std::string_view body = ex->request.body;
   (*op)(ctx, body, [this, ex, names](Result<std::string> result) {
     if (!result.ok()) {
-      FinishError(*ex, ToWireError(result.status(), Protocol::kJson, *names));
+      FailWith(*ex, result.status(), *names);
       return;
     }
     HttpResponse r;
@@ -262,8 +262,10 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
 
 void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
   ex->protocol = Protocol::kQuery;
+  ex->default_action = "sts:*";
+  if (!Authenticate(*ex, "sts", auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
   std::string_view encoding = TrimWhitespace(ex->request.Header("content-encoding"));
-  if (EqualsIgnoreCase(encoding, "gzip")) {
+  if (EqualsIgnoreCase(encoding, "gzip") || EqualsIgnoreCase(encoding, "deflate")) {
     auto inflated = GunzipBounded(ex->request.body, options_.max_query_body_bytes);
     if (!inflated.ok()) {
       FinishError(*ex, {400, "MalformedInput", inflated.status().message()});
@@ -274,14 +276,12 @@ void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
   auto params = ParseFormParams(ex->request.method == "POST" ? std::string_view(ex->request.body)
                                                              : ex->request.query());
   if (!params.ok()) {
-    FinishError(*ex, ToWireError(params.status(), Protocol::kQuery));
+    FailWith(*ex, params.status());
     return;
   }
-  ex->default_action = "sts:" + params->action;
-  if (!Authenticate(*ex, "sts", auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
   HandleStsAction(*ex->ctx, *params, [this, ex](Result<std::string> result) {
     if (!result.ok()) {
-      FinishError(*ex, ToWireError(result.status(), Protocol::kQuery));
+      FailWith(*ex, result.status());
       return;
     }
     HttpResponse r;
@@ -299,13 +299,20 @@ void FrontDoor::HandleS3(std::shared_ptr<Exchange> ex) {
   if (!Authenticate(*ex, "s3", auth::PathCanonicalization::kS3, true)) return;
   HandleS3Request(*ex->ctx, route, [this, ex](Result<HttpResponse> result) {
     if (!result.ok()) {
-      FinishError(*ex, ToWireError(result.status(), Protocol::kRestXml));
+      FailWith(*ex, result.status());
       return;
     }
     HttpResponse r = std::move(result).value();
     r.SetHeader("x-amz-request-id", ex->request_id);
     Finish(*ex, std::move(r), {});
   });
+}
+
+void FrontDoor::FailWith(Exchange& ex, const Status& status, const ErrorNames& names) {
+  if (IsUnexpected(status.code())) {
+    spdlog::error("request {} ({}) failed: {}", ex.request_id, ex.default_action, status.ToString());
+  }
+  FinishError(ex, ToWireError(status, ex.protocol, names));
 }
 
 void FrontDoor::FinishError(Exchange& ex, const WireError& error) {

@@ -69,6 +69,8 @@ class FrontDoor final : public HttpHandler {
   bool Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3);
   void Finish(Exchange& ex, HttpResponse&& response, const std::string& error_code);
   void FinishError(Exchange& ex, const WireError& error);
+  // Answers `status` through the error table (logging unexpected failures).
+  void FailWith(Exchange& ex, const Status& status, const ErrorNames& names = {});
 
   const FrontDoorOptions options_;
   const auth::Verifier& verifier_;

@@ -28,6 +28,7 @@ Result<FormParams> ParseFormParams(std::string_view form) {
 
 void HandleStsAction(RequestContext& ctx, const FormParams& params, std::function<void(Result<std::string>)> reply) {
   if (params.action != "GetCallerIdentity") {
+    ctx.Authorize("sts:" + params.action, "*").IgnoreError();  // names the action for the audit trail
     reply(Status::Unimplemented("Could not find operation " + params.action + " for version " +
                                 (params.version.empty() ? std::string("2011-06-15") : params.version))
               .WithType("InvalidAction"));

@@ -65,6 +65,8 @@ Status ValidateConfig(const Config& c) {
     return Status::InvalidArgument("--account-id must be 12 digits, got '" + c.account_id + "'");
   }
   if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("--threads must be 0..256");
+  if (c.idle_timeout_seconds < 1) return Status::InvalidArgument("--idle-timeout must be at least 1 second");
+  if (c.shutdown_grace_seconds < 0) return Status::InvalidArgument("--shutdown-grace must not be negative");
   std::string host;
   uint16_t port;
   return ParseListen(c.listen, &host, &port);
@@ -124,6 +126,7 @@ int Serve(const Config& config) {
   http_opts.address = host;
   http_opts.port = port;
   http_opts.threads = config.threads;
+  http_opts.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   auto http_server = http::Server::Create(http_opts, front_door);
   if (!http_server.ok()) return Fail(http_server.status(), "listen");
   const std::string endpoint = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +

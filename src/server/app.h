@@ -20,6 +20,7 @@ struct Config {
   int threads = 0;  // 0: one per core
   bool verify_signatures = true;
   int shutdown_grace_seconds = 10;
+  int idle_timeout_seconds = 60;
 };
 
 // Splits "host:port" or "[v6]:port". InvalidArgument when malformed.

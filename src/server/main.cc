@@ -8,6 +8,36 @@
 #include "query/duckdb_engine.h"
 #include "server/app.h"
 
+namespace {
+
+// Fills the options that neither a flag nor an EVENTLAKE_* variable set from a
+// TOML file, so the order of precedence is: flags, environment, file, defaults.
+eventlake::Status ApplyConfigFile(CLI::App& cmd, const std::string& path) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const std::exception& e) {
+    return eventlake::Status::InvalidArgument("cannot read config file " + path + ": " + e.what());
+  }
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    CLI::Option* opt = cmd.get_option_no_throw("--" + item.name);
+    if (opt == nullptr || item.name == "config") {
+      return eventlake::Status::InvalidArgument("config file " + path + ": unknown key '" + item.name + "'");
+    }
+    if (opt->count() > 0) continue;  // given as a flag or by the environment
+    try {
+      for (const auto& value : item.inputs) opt->add_result(value);
+      opt->run_callback();
+    } catch (const std::exception& e) {
+      return eventlake::Status::InvalidArgument("config file " + path + ": " + item.name + ": " + e.what());
+    }
+  }
+  return eventlake::Status::Ok();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using eventlake::server::Config;
   // Signals are taken by sigwait in Serve(); block them before any thread starts.
@@ -20,9 +50,11 @@ int main(int argc, char** argv) {
 
   CLI::App app{"Eventlake: a real-time, event-based data lake that speaks the AWS APIs."};
   app.require_subcommand(1);
-  Config config;
+  // Each subcommand binds its own Config: CLI11 applies EVENTLAKE_* variables
+  // to the options of every subcommand, parsed or not.
+  Config config, creds_config;
 
-  auto add_common = [&](CLI::App* cmd) {
+  auto add_common = [](CLI::App* cmd, Config& config) {
     cmd->add_option("--data-dir", config.data_dir, "Where all state lives")
         ->envname("EVENTLAKE_DATA_DIR")
         ->capture_default_str();
@@ -32,7 +64,7 @@ int main(int argc, char** argv) {
   };
 
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
-  add_common(serve);
+  add_common(serve, config);
   serve->add_option("--listen", config.listen, "HOST:PORT to listen on")
       ->envname("EVENTLAKE_LISTEN")
       ->capture_default_str();
@@ -53,15 +85,28 @@ int main(int argc, char** argv) {
                     "Seconds to let requests in flight finish on SIGTERM/SIGINT")
       ->envname("EVENTLAKE_SHUTDOWN_GRACE")
       ->capture_default_str();
-  serve->set_config("--config", "", "Read these options from a TOML file (keys as the flags: data-dir = \"...\")")
+  std::string config_file;
+  serve->add_option("--config", config_file,
+                    "A TOML file of these options, keys named as the flags (data-dir = \"...\"); flags and "
+                    "EVENTLAKE_* variables override it")
       ->envname("EVENTLAKE_CONFIG");
+  serve->add_option("--idle-timeout", config.idle_timeout_seconds,
+                    "Seconds a keep-alive connection may sit idle (or take to send its headers)")
+      ->envname("EVENTLAKE_IDLE_TIMEOUT")
+      ->capture_default_str();
 
   CLI::App* creds = app.add_subcommand("credentials", "Print the root credentials as shell export lines");
-  add_common(creds);
+  add_common(creds, creds_config);
   CLI::App* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
 
+  if (serve->parsed() && !config_file.empty()) {
+    if (auto s = ApplyConfigFile(*serve, config_file); !s.ok()) {
+      std::fprintf(stderr, "eventlake: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
   if (version->parsed()) {
     std::printf("eventlake %s (DuckDB %s)\n", EL_VERSION, eventlake::query::DuckDbVersion().c_str());
     return 0;
@@ -70,7 +115,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eventlake: %s\n", s.message().c_str());
     return 2;
   }
-  if (creds->parsed()) return eventlake::server::PrintCredentials(config);
+  if (creds->parsed()) return eventlake::server::PrintCredentials(creds_config);
   try {
     return eventlake::server::Serve(config);
   } catch (const std::exception& e) {

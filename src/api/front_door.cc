@@ -79,10 +79,12 @@ void FrontDoor::SetReady(const std::vector<std::string>& rooms) {
   nlohmann::ordered_json r = nlohmann::ordered_json::object();
   for (const auto& room : rooms) r[room] = "running";
   body["rooms"] = r;
-  health_body_.store(std::make_shared<const std::string>(body.dump()));
+  if (ready_.load()) return;
+  health_body_ = body.dump();
+  ready_.store(true, std::memory_order_release);
 }
 
-void FrontDoor::SetStopping() { health_body_.store(nullptr); }
+void FrontDoor::SetStopping() { ready_.store(false, std::memory_order_release); }
 
 FrontDoor::Kind FrontDoor::Classify(const HttpRequest& r) const {
   if ((r.method == "GET" || r.method == "HEAD") && r.path() == "/health") return Kind::kHealth;
@@ -140,10 +142,10 @@ HttpResponse FrontDoor::Reject(const HttpRequest& head, int status, std::string_
 void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
   Kind kind = Classify(request);
   if (kind == Kind::kHealth) {
-    std::shared_ptr<const std::string> body = health_body_.load();
+    const bool ready = ready_.load(std::memory_order_acquire);
     HttpResponse r;
-    r.status = body ? 200 : 503;
-    r.body = body ? *body : std::string(R"({"status":"unavailable"})");
+    r.status = ready ? 200 : 503;
+    r.body = ready ? health_body_ : std::string(R"({"status":"unavailable"})");
     r.headers = {{"Content-Type", "application/json"}};
     if (request.method == "HEAD") r.headers.push_back({"Content-Length", std::to_string(r.body.size())});
     respond(std::move(r));

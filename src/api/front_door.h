@@ -46,6 +46,7 @@ class FrontDoor final : public HttpHandler {
 
   // Marks the server as started (every room up): GET /health answers 200 with
   // `rooms` listed. Before that, and after SetStopping(), it answers 503.
+  // Call SetReady at most once, before or while serving.
   void SetReady(const std::vector<std::string>& rooms);
   void SetStopping();
 
@@ -78,7 +79,8 @@ class FrontDoor final : public HttpHandler {
   auth::AuditLog& audit_;
   const Clock& clock_;
   std::unordered_map<std::string, JsonService> json_services_;  // by target prefix; fixed once serving
-  std::atomic<std::shared_ptr<const std::string>> health_body_;  // null while not ready
+  std::string health_body_;      // written once by SetReady before ready_ is set
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace eventlake::api

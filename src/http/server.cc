@@ -21,8 +21,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
+
+// How often each I/O thread looks for connections past their deadline.
+constexpr std::chrono::milliseconds kSweepInterval{250};
 
 // "Wed, 25 Nov 2026 15:00:00 GMT", formatted once per second per thread.
 std::string_view HttpDate() {
@@ -39,19 +43,42 @@ std::string_view HttpDate() {
   return {buf, len};
 }
 
-// Runs handler.Handle() and resumes the awaiting coroutine on its own
-// executor when the responder is called, from whatever thread that is.
+// Appends a header field, dropping CR and LF so that no value can split the response.
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  for (char c : name) {
+    if (c != '\r' && c != '\n' && c != ':') out.push_back(c);
+  }
+  out += ": ";
+  for (char c : value) {
+    if (c != '\r' && c != '\n') out.push_back(c);
+  }
+  out += "\r\n";
+}
+
+// The hand-off between a handler (which may answer inline or later, on any
+// thread) and the connection's coroutine. Whoever comes second completes it:
+// an inline answer costs no extra trip through the event loop.
+struct PendingResponse {
+  enum State : int { kWaiting, kAnswered, kSuspended };
+  std::atomic<int> state{kWaiting};
+  HttpResponse response;
+  std::function<void()> resume;  // set before kSuspended; runs on the connection's executor
+};
+
 template <typename Token>
-auto AsyncHandle(HttpHandler& handler, HttpRequest&& request, Token&& token) {
-  return asio::async_initiate<Token, void(HttpResponse)>(
-      [&handler](auto completion, HttpRequest req) {
+auto AwaitResponse(std::shared_ptr<PendingResponse> pending, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [pending](auto completion) {
         auto executor = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
-        handler.Handle(std::move(req), [shared, executor](HttpResponse&& response) {
-          asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
-        });
+        pending->resume = [shared, executor] { asio::post(executor, [shared] { (*shared)(); }); };
+        int expected = PendingResponse::kWaiting;
+        if (!pending->state.compare_exchange_strong(expected, PendingResponse::kSuspended,
+                                                    std::memory_order_acq_rel)) {
+          pending->resume();  // answered between the check and the suspension
+        }
       },
-      token, std::move(request));
+      token);
 }
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
@@ -65,15 +92,18 @@ bool IsMalformed(const beast::error_code& ec) {
 }  // namespace
 
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool idle = true;  // waiting for the next request's headers
+  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  bool idle = true;                        // waiting for the next request's headers
+  SteadyTime deadline = SteadyTime::max();  // the current phase's; max while a handler works
 };
 
 struct Worker {
   std::unordered_set<Connection*> connections;  // touched only on this worker's thread; outlives `io`
   asio::io_context io{1};
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> sweeper;
+  SteadyTime now = std::chrono::steady_clock::now();  // refreshed by every sweep
   std::thread thread;
 };
 
@@ -87,9 +117,10 @@ struct Server::Impl {
   bool started = false, stopped = false;
 
   asio::awaitable<void> AcceptLoop(Worker& w);
+  asio::awaitable<void> Sweep(Worker& w);
   asio::awaitable<void> Session(Worker& w, tcp::socket socket);
   asio::awaitable<void> Serve(Worker& w, Connection& conn, const std::string& remote_ip, uint16_t remote_port);
-  asio::awaitable<bool> Write(Connection& conn, HttpResponse&& response, unsigned version, bool head,
+  asio::awaitable<bool> Write(Worker& w, Connection& conn, HttpResponse&& response, unsigned version, bool head,
                               bool keep_alive);
 };
 
@@ -114,6 +145,22 @@ asio::awaitable<void> Server::Impl::AcceptLoop(Worker& w) {
   }
 }
 
+// Closes connections whose client is too slow or idle too long. One timer per
+// thread instead of one per socket operation keeps the request path free of
+// timer bookkeeping; deadlines are therefore exact to kSweepInterval.
+asio::awaitable<void> Server::Impl::Sweep(Worker& w) {
+  for (;;) {
+    w.sweeper->expires_after(kSweepInterval);
+    beast::error_code ec;
+    co_await w.sweeper->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    w.now = std::chrono::steady_clock::now();
+    for (Connection* c : w.connections) {
+      if (c->deadline < w.now) c->socket.cancel(ec);
+    }
+  }
+}
+
 asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
   beast::error_code ec;
   tcp::endpoint remote = socket.remote_endpoint(ec);
@@ -127,32 +174,45 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
   }
   w.connections.erase(&conn);
   connections.fetch_sub(1, std::memory_order_relaxed);
-  conn.stream.socket().close(ec);
+  conn.socket.close(ec);
 }
 
-asio::awaitable<bool> Server::Impl::Write(Connection& conn, HttpResponse&& response, unsigned version, bool head,
-                                          bool keep_alive) {
-  bhttp::response<bhttp::string_body> res;
-  res.version(version);
-  res.result(static_cast<unsigned>(response.status));
-  res.set(bhttp::field::server, "eventlake");
-  std::string_view date = HttpDate();
-  res.set(bhttp::field::date, beast::string_view(date.data(), date.size()));
+asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpResponse&& response, unsigned version,
+                                          bool head, bool keep_alive) {
+  std::string out;
+  out.reserve(256);
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(response.status)));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: eventlake\r\nDate: ";
+  out += HttpDate();
+  out += "\r\n";
   bool has_length = false;
-  for (auto& h : response.headers) {
-    if (beast::iequals(h.name, "content-length")) has_length = true;
-    res.insert(h.name, h.value);
+  for (const auto& h : response.headers) {
+    if (beast::iequals(h.name, "content-length")) {
+      if (!head) continue;  // the body's own length is what goes out
+      has_length = true;
+    }
+    AppendField(out, h.name, h.value);
   }
-  if (head) {
-    if (!has_length) res.content_length(response.body.size());
-  } else {
-    res.body() = std::move(response.body);
-    res.prepare_payload();
+  if (!has_length) {
+    out += "Content-Length: ";
+    out += std::to_string(response.body.size());
+    out += "\r\n";
   }
-  res.keep_alive(keep_alive);
-  conn.stream.expires_after(options.write_timeout);
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (version == 10) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(out),
+                                               asio::buffer(response.body.data(), head ? 0 : response.body.size())};
+  conn.deadline = w.now + options.write_timeout;
   beast::error_code ec;
-  co_await bhttp::async_write(conn.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(conn.socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec;
 }
 
@@ -165,9 +225,9 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
     parser.body_limit(std::numeric_limits<uint64_t>::max());
     conn.idle = true;
-    conn.stream.expires_after(options.idle_timeout);
+    conn.deadline = w.now + options.idle_timeout;
     beast::error_code ec;
-    co_await bhttp::async_read_header(conn.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read_header(conn.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     conn.idle = false;
 
     HttpRequest req;
@@ -175,9 +235,10 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     req.remote_port = remote_port;
     if (ec) {
       if (ec == bhttp::error::header_limit) {
-        co_await Write(conn, handler->Reject(req, 431, "The request headers are too large."), 11, false, false);
+        co_await Write(w, conn, handler->Reject(req, 431, "The request headers are too large."), 11, false, false);
       } else if (IsMalformed(ec)) {
-        co_await Write(conn, handler->Reject(req, 400, "Malformed HTTP request: " + ec.message()), 11, false, false);
+        co_await Write(w, conn, handler->Reject(req, 400, "Malformed HTTP request: " + ec.message()), 11, false,
+                       false);
       }
       co_return;  // closed, timed out, reset or cancelled for shutdown
     }
@@ -191,7 +252,7 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
 
     const size_t limit = handler->BodyLimit(req);
     if (auto len = parser.content_length(); len && *len > limit) {
-      co_await Write(conn,
+      co_await Write(w, conn,
                      handler->Reject(req, 413, "The request body of " + std::to_string(*len) +
                                                    " bytes exceeds the limit of " + std::to_string(limit) + " bytes."),
                      version, false, false);
@@ -200,20 +261,22 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     parser.body_limit(limit);
     if (!parser.is_done()) {
       if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
-        conn.stream.expires_after(options.write_timeout);
-        co_await bhttp::async_write(conn.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn.deadline = w.now + options.write_timeout;
+        co_await asio::async_write(conn.socket, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
-      conn.stream.expires_after(options.body_timeout);
-      co_await bhttp::async_read(conn.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      conn.deadline = w.now + options.body_timeout;
+      co_await bhttp::async_read(conn.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          co_await Write(conn, handler->Reject(req, 413, "The request body exceeds the limit of " +
-                                                             std::to_string(limit) + " bytes."),
+          co_await Write(w, conn,
+                         handler->Reject(req, 413, "The request body exceeds the limit of " + std::to_string(limit) +
+                                                       " bytes."),
                          version, false, false);
         } else if (IsMalformed(ec)) {
-          co_await Write(conn, handler->Reject(req, 400, "Malformed HTTP request body: " + ec.message()), version,
+          co_await Write(w, conn, handler->Reject(req, 400, "Malformed HTTP request body: " + ec.message()), version,
                          false, false);
         }
         co_return;
@@ -224,11 +287,24 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     bool keep_alive = msg.keep_alive();
     const bool head = msg.method() == bhttp::verb::head;
     req.body = std::move(msg.body());
-    HttpResponse response = co_await AsyncHandle(*handler, std::move(req), asio::use_awaitable);
+
+    conn.deadline = SteadyTime::max();  // the handler's time is not the client's fault
+    auto pending = std::make_shared<PendingResponse>();
+    handler->Handle(std::move(req), [pending](HttpResponse&& response) {
+      pending->response = std::move(response);
+      int expected = PendingResponse::kWaiting;
+      if (!pending->state.compare_exchange_strong(expected, PendingResponse::kAnswered, std::memory_order_acq_rel)) {
+        pending->resume();  // the coroutine is suspended: wake it on its own thread
+      }
+    });
+    if (pending->state.load(std::memory_order_acquire) != PendingResponse::kAnswered) {
+      co_await AwaitResponse(pending, asio::use_awaitable);
+    }
+
     keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
-    if (!co_await Write(conn, std::move(response), version, head, keep_alive)) co_return;
+    if (!co_await Write(w, conn, std::move(pending->response), version, head, keep_alive)) co_return;
     if (!keep_alive) {
-      conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      conn.socket.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
   }
@@ -262,6 +338,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options, Htt
     }
     // With port 0 the first socket picks the port and the others join it.
     port = w->acceptor->local_endpoint().port();
+    w->sweeper.emplace(w->io);
     impl->workers.push_back(std::move(w));
   }
   impl->port = port;
@@ -278,6 +355,7 @@ void Server::Start() {
   for (auto& w : impl_->workers) {
     Worker* worker = w.get();
     asio::co_spawn(worker->io, impl_->AcceptLoop(*worker), asio::detached);
+    asio::co_spawn(worker->io, impl_->Sweep(*worker), asio::detached);
     worker->thread = std::thread([worker] {
       for (;;) {
         try {
@@ -302,7 +380,7 @@ void Server::Stop(std::chrono::milliseconds grace) {
       beast::error_code ec;
       worker->acceptor->close(ec);
       for (Connection* c : worker->connections) {
-        if (c->idle) c->stream.cancel();
+        if (c->idle) c->socket.cancel(ec);
       }
     });
   }

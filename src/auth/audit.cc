@@ -19,6 +19,7 @@ std::string AuditRecordJson(const AuditRecord& r) {
            date.c_str() + 6, date.c_str() + 9, date.c_str() + 11, date.c_str() + 13,
            static_cast<long long>(ms % 1000));
   nlohmann::ordered_json j = {
+      {"eventVersion", kAuditRecordVersion},
       {"eventTime", when},
       {"requestId", r.request_id},
       {"principal", r.principal},

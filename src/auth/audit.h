@@ -1,6 +1,7 @@
 // The audit trail: one structured record per API request (who, what, on which
 // resource, from where, and how it ended), written as JSON lines to
-// <data-dir>/audit/audit.jsonl with size-based rotation.
+// <data-dir>/audit/audit.jsonl with size-based rotation (64 MiB x 16 files).
+// Format: docs/formats/data-directory.md.
 //
 // Records are handed to a background writer through a bounded queue; when the
 // queue is full, Record() blocks instead of dropping. The writer hands each
@@ -23,6 +24,9 @@ class thread_pool;
 }  // namespace spdlog
 
 namespace eventlake::auth {
+
+// The record layout's version (docs/formats/data-directory.md).
+inline constexpr int kAuditRecordVersion = 1;
 
 struct AuditRecord {
   Clock::TimePoint time;

@@ -95,7 +95,9 @@ Result<RootCredentials> LoadOrCreateRootCredentials(const std::string& data_dir,
   RootCredentials creds{"AKIA" + RandomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
                         RandomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
                         RootCredentials::Source::kGenerated, path};
-  nlohmann::json doc = {{"AccessKeyId", creds.access_key_id}, {"SecretAccessKey", creds.secret_access_key}};
+  // Format: docs/formats/data-directory.md.
+  nlohmann::ordered_json doc = {
+      {"Version", 1}, {"AccessKeyId", creds.access_key_id}, {"SecretAccessKey", creds.secret_access_key}};
   EL_RETURN_IF_ERROR(io::WriteFileAtomically(path, doc.dump(2) + "\n", 0600));
   return creds;
 }

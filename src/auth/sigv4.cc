@@ -312,6 +312,22 @@ std::string SignatureHex(const Digest& signing_key, std::string_view string_to_s
   return HexEncode(AsBytes(HmacSha256(AsBytes(signing_key), string_to_sign)));
 }
 
+std::string ChunkSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                              std::string_view previous_signature, std::string_view chunk_data) {
+  static const std::string kEmptyHash = Sha256Hex("");
+  std::string to_sign = "AWS4-HMAC-SHA256-PAYLOAD\n";
+  to_sign += amz_date;
+  to_sign += '\n';
+  to_sign += scope;
+  to_sign += '\n';
+  to_sign += previous_signature;
+  to_sign += '\n';
+  to_sign += kEmptyHash;
+  to_sign += '\n';
+  to_sign += Sha256Hex(chunk_data);
+  return SignatureHex(signing_key, to_sign);
+}
+
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out) {
   struct tm tm {};
   std::string s(TrimWhitespace(text));

@@ -97,6 +97,13 @@ Digest DeriveSigningKey(std::string_view secret, std::string_view date, std::str
                         std::string_view service);
 std::string SignatureHex(const Digest& signing_key, std::string_view string_to_sign);
 
+// The signature of one chunk of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body
+// (aws-chunked): each chunk signs the previous chunk's signature (the seed
+// signature of the request for the first) and the chunk's own bytes; the
+// final chunk is empty.
+std::string ChunkSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                              std::string_view previous_signature, std::string_view chunk_data);
+
 // Parses yyyymmddThhmmssZ, or an RFC 1123 date ("Sun, 30 Aug 2015 12:36:00 GMT").
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out);
 std::string FormatAmzDate(Clock::TimePoint t);

@@ -234,6 +234,27 @@ TEST_F(VerifierTest, S3BodyThatDoesNotMatchItsDeclaredDigestIsRefused) {
   EXPECT_EQ(VerifyFails(r, s3), AuthFailure::kMissingContentSha256);
 }
 
+TEST_F(VerifierTest, StreamingUploadVerifiesItsSeedAndChunkSignatures) {
+  UseKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  clock_.Set(At("20130524T000000Z"));
+  const VerifyOptions s3{"us-east-1", "s3", PathCanonicalization::kS3, true};
+  nlohmann::json e = S3ExampleNamed("s3-put-object-streaming-chunked");
+  HttpRequest r = S3Example(e);
+  r.body = "(aws-chunked framing: not hashed in this mode)";
+  auto out = Verifier(*keys_, clock_).Verify(r, s3);
+  ASSERT_TRUE(std::holds_alternative<VerifiedRequest>(out)) << std::get<AuthError>(out).message;
+  const auto& v = std::get<VerifiedRequest>(out);
+  EXPECT_EQ(v.payload_hash, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+  EXPECT_EQ(v.signature, e["signature"].get<std::string>());
+  std::string previous = v.signature;
+  for (const auto& chunk : e["chunks"]) {
+    std::string data(chunk["size"].get<size_t>(), 'a');
+    std::string sig = ChunkSignatureHex(v.signing_key, v.amz_date, v.credential.Scope(), previous, data);
+    EXPECT_EQ(sig, chunk["signature"].get<std::string>()) << "chunk " << chunk["index"];
+    previous = sig;
+  }
+}
+
 TEST_F(VerifierTest, PresignedUrlIsValidUntilItExpires) {
   UseKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
   const VerifyOptions s3{"us-east-1", "s3", PathCanonicalization::kS3, true};

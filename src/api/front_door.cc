@@ -255,6 +255,10 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
       FailWith(*ex, result.status(), *names);
       return;
     }
+    if (!ex->ctx->authorized()) {
+      FailWith(*ex, Status::Internal("operation answered without authorizing " + ex->ctx->action()));
+      return;
+    }
     HttpResponse r;
     r.body = std::move(result).value();
     r.headers = {{"Content-Type", ex->content_type}, {"x-amzn-RequestId", ex->request_id}};
@@ -302,6 +306,10 @@ void FrontDoor::HandleS3(std::shared_ptr<Exchange> ex) {
   HandleS3Request(*ex->ctx, route, [this, ex](Result<HttpResponse> result) {
     if (!result.ok()) {
       FailWith(*ex, result.status());
+      return;
+    }
+    if (!ex->ctx->authorized()) {
+      FailWith(*ex, Status::Internal("operation answered without authorizing " + ex->ctx->action()));
       return;
     }
     HttpResponse r = std::move(result).value();

@@ -44,6 +44,7 @@ class FrontDoorTest : public ::testing::Test {
           if (Status s = ctx.Authorize("kinesis:Echo", "*"); !s.ok()) return reply(s);
           reply(std::string(body));
         };
+        svc.operations["Forgetful"] = [](RequestContext&, std::string_view, JsonReply reply) { reply("{}"); };
         svc.operations["Fail"] = [](RequestContext& ctx, std::string_view body, JsonReply reply) {
           if (Status s = ctx.Authorize("kinesis:Fail", "arn:aws:kinesis:us-east-1:000000000000:stream/s"); !s.ok()) {
             return reply(s);
@@ -193,6 +194,14 @@ TEST_F(FrontDoorTest, OperationErrorsMapThroughTheServiceTable) {
   HttpRequest invalid = Json("Kinesis_20131202.Fail", R"({"kind":"invalid"})");
   Sign(invalid, "kinesis");
   EXPECT_EQ(JsonType(Call(invalid)), "InvalidArgumentException");
+}
+
+TEST_F(FrontDoorTest, AnOperationThatSkipsAuthorizationCannotSucceed) {
+  HttpRequest r = Json("Kinesis_20131202.Forgetful");
+  Sign(r, "kinesis");
+  HttpResponse resp = Call(r);
+  EXPECT_EQ(resp.status, 500);
+  EXPECT_EQ(JsonType(resp), "InternalFailure");
 }
 
 TEST_F(FrontDoorTest, GzipBodiesAreInflatedAfterTheSignatureCheck) {

@@ -44,7 +44,7 @@ class FrontDoorTest : public ::testing::Test {
           if (Status s = ctx.Authorize("kinesis:Echo", "*"); !s.ok()) return reply(s);
           reply(std::string(body));
         };
-        svc.operations["Forgetful"] = [](RequestContext&, std::string_view, JsonReply reply) { reply("{}"); };
+        svc.operations["Forgetful"] = [](RequestContext&, std::string_view, JsonReply reply) { reply(std::string("{}")); };
         svc.operations["Fail"] = [](RequestContext& ctx, std::string_view body, JsonReply reply) {
           if (Status s = ctx.Authorize("kinesis:Fail", "arn:aws:kinesis:us-east-1:000000000000:stream/s"); !s.ok()) {
             return reply(s);

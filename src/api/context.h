@@ -3,10 +3,12 @@
 // it names the action and resource of the request.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "auth/authorizer.h"
 #include "auth/identity.h"
+#include "auth/sigv4.h"
 #include "common/clock.h"
 #include "common/http_message.h"
 
@@ -46,6 +48,11 @@ class RequestContext {
   const std::string& resource() const { return resource_; }
   bool authorized() const { return authorized_; }
 
+  // What the signature proved (null when signatures are not verified): the
+  // signing key and seed signature that aws-chunked bodies continue.
+  const auth::VerifiedRequest* signature() const { return signature_ ? &*signature_ : nullptr; }
+  void set_signature(auth::VerifiedRequest v) { signature_ = std::move(v); }
+
  private:
   const HttpRequest& http_;
   const std::string request_id_;
@@ -55,6 +62,7 @@ class RequestContext {
   std::string action_;
   std::string resource_ = "*";
   bool authorized_ = false;
+  std::optional<auth::VerifiedRequest> signature_;
 };
 
 }  // namespace eventlake::api

@@ -69,8 +69,11 @@ WireError AuthWireError(const auth::AuthError& error, Protocol protocol) {
     case Protocol::kJson: {
       std::string detail = m;
       if (error.failure == AuthFailure::kSignatureMismatch) {
-        detail += "\n\nThe Canonical String for this request should have been\n'" + error.canonical_request +
-                  "'\n\nThe String-to-Sign should have been\n'" + error.string_to_sign + "'\n";
+        // At most a few KiB of it: the canonical request echoes the client's own headers.
+        constexpr size_t kMaxEcho = 4096;
+        detail += "\n\nThe Canonical String for this request should have been\n'" +
+                  error.canonical_request.substr(0, kMaxEcho) + "'\n\nThe String-to-Sign should have been\n'" +
+                  error.string_to_sign + "'\n";
       }
       switch (error.failure) {
         case AuthFailure::kMissingToken: return {400, "MissingAuthenticationTokenException", m};
@@ -92,6 +95,11 @@ WireError AuthWireError(const auth::AuthError& error, Protocol protocol) {
       }
     }
     case Protocol::kRestXml: {
+      if (error.presigned &&
+          (error.failure == AuthFailure::kIncompleteSignature || error.failure == AuthFailure::kWrongRegion ||
+           error.failure == AuthFailure::kWrongService || error.failure == AuthFailure::kWrongScopeDate)) {
+        return {400, "AuthorizationQueryParametersError", m};
+      }
       switch (error.failure) {
         case AuthFailure::kMissingToken: return {403, "AccessDenied", "Access Denied"};
         case AuthFailure::kIncompleteSignature:

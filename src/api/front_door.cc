@@ -24,6 +24,7 @@ struct FrontDoor::Exchange {
   std::string default_action;
   std::string access_key_id;
   std::unique_ptr<RequestContext> ctx;  // set once authenticated
+  std::atomic<bool> answered{false};    // Finish() runs once, whichever thread gets there first
 };
 
 namespace {
@@ -122,13 +123,17 @@ size_t FrontDoor::BodyLimit(const HttpRequest& head) const {
 
 HttpResponse FrontDoor::Reject(const HttpRequest& head, int status, std::string_view reason) const {
   std::string id = NewRequestId();
-  Kind kind = Classify(head);
   WireError e;
   e.http_status = status;
   e.message = std::string(reason);
+  if (head.method.empty()) {  // the head itself could not be parsed: no protocol to speak
+    e.code = status == 431 ? "RequestHeaderFieldsTooLarge" : "BadRequest";
+    return RenderError(e, Protocol::kJson, id);
+  }
+  Kind kind = Classify(head);
   if (kind == Kind::kS3) {
     e.code = status == 413 ? "EntityTooLarge" : status == 431 ? "RequestHeaderSectionTooLarge" : "BadRequest";
-    if (status == 413) e.http_status = 400;  // S3 answers oversized uploads with 400 EntityTooLarge
+    e.http_status = 400;  // S3 answers all three with 400
     return RenderError(e, Protocol::kRestXml, id);
   }
   if (kind == Kind::kQuery) {
@@ -137,6 +142,60 @@ HttpResponse FrontDoor::Reject(const HttpRequest& head, int status, std::string_
   }
   e.code = status == 413 ? "RequestEntityTooLargeException" : "SerializationException";
   return RenderError(e, Protocol::kJson, id);
+}
+
+bool FrontDoor::SignatureRules(const HttpRequest& request, Kind kind, auth::VerifyOptions* opts) const {
+  opts->region = options_.server.region;
+  switch (kind) {
+    case Kind::kJson: {
+      std::string_view op;
+      const JsonService* svc = FindJsonService(request, &op);
+      if (!svc) return false;
+      opts->service = svc->signing_name;
+      return true;
+    }
+    case Kind::kQuery: opts->service = "sts"; return true;
+    case Kind::kS3:
+      opts->service = "s3";
+      opts->path_mode = auth::PathCanonicalization::kS3;
+      opts->s3 = true;
+      return true;
+    default: return false;
+  }
+}
+
+std::optional<HttpResponse> FrontDoor::Precheck(const HttpRequest& head) {
+  if (!options_.verify_signatures) return std::nullopt;
+  Kind kind = Classify(head);
+  auth::VerifyOptions opts;
+  if (!SignatureRules(head, kind, &opts)) return std::nullopt;
+  std::optional<auth::AuthError> err = verifier_.PrecheckHead(head, opts);
+  if (!err) return std::nullopt;
+  // Answer exactly as Handle() would have, audit record included.
+  auto ex = std::make_shared<Exchange>();
+  ex->request.method = head.method;
+  ex->request.target = head.target;
+  ex->request.headers = head.headers;
+  ex->request.remote_address = head.remote_address;
+  ex->request_id = NewRequestId();
+  ex->access_key_id = PresentedAccessKey(head);
+  ex->protocol = kind == Kind::kJson ? Protocol::kJson : kind == Kind::kQuery ? Protocol::kQuery : Protocol::kRestXml;
+  if (kind == Kind::kJson) {
+    std::string ct = AsciiLower(TrimWhitespace(head.Header("content-type")));
+    if (StartsWith(ct, kJson10)) ex->content_type = std::string(kJson10);
+    std::string_view op;
+    FindJsonService(head, &op);
+    ex->default_action = std::string(opts.service) + ":" + std::string(op);
+  } else if (kind == Kind::kS3) {
+    ex->default_action = ClassifyS3Request(head).action;
+    ex->s3_resource = std::string(head.path().substr(0, 1024));
+  } else {
+    ex->default_action = "sts:*";
+  }
+  std::optional<HttpResponse> out;
+  ex->respond = [&out](HttpResponse&& r) { out = std::move(r); };
+  FinishError(*ex, AuthWireError(*err, ex->protocol));
+  return out;
 }
 
 void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
@@ -172,22 +231,23 @@ void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
 }
 
 bool FrontDoor::Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3) {
-  auth::Principal principal;
-  if (options_.verify_signatures) {
-    auth::VerifyOptions opts{options_.server.region, service, path_mode, s3};
-    auto verified = verifier_.Verify(ex.request, opts);
-    if (auto* err = std::get_if<auth::AuthError>(&verified)) {
-      WireError e = AuthWireError(*err, ex.protocol);
-      spdlog::debug("request {} refused: {} {}", ex.request_id, e.code, err->message);
-      FinishError(ex, e);
-      return false;
-    }
-    principal = std::get<auth::VerifiedRequest>(verified).key.principal;
-  } else {
-    principal = auth::RootPrincipal(options_.server.account_id);
+  if (!options_.verify_signatures) {
+    ex.ctx = std::make_unique<RequestContext>(ex.request, ex.request_id, auth::RootPrincipal(options_.server.account_id),
+                                              options_.server, authorizer_, ex.default_action);
+    return true;
   }
-  ex.ctx = std::make_unique<RequestContext>(ex.request, ex.request_id, std::move(principal), options_.server,
-                                            authorizer_, ex.default_action);
+  auth::VerifyOptions opts{options_.server.region, service, path_mode, s3};
+  auto verified = verifier_.Verify(ex.request, opts);
+  if (auto* err = std::get_if<auth::AuthError>(&verified)) {
+    WireError e = AuthWireError(*err, ex.protocol);
+    spdlog::debug("request {} refused: {} {}", ex.request_id, e.code, err->message);
+    FinishError(ex, e);
+    return false;
+  }
+  auto& v = std::get<auth::VerifiedRequest>(verified);
+  ex.ctx = std::make_unique<RequestContext>(ex.request, ex.request_id, v.key.principal, options_.server, authorizer_,
+                                            ex.default_action);
+  ex.ctx->set_signature(std::move(v));
   return true;
 }
 
@@ -330,7 +390,7 @@ void FrontDoor::FinishError(Exchange& ex, const WireError& error) {
 }
 
 void FrontDoor::Finish(Exchange& ex, HttpResponse&& response, const std::string& error_code) {
-  if (!ex.respond) return;  // answered already
+  if (ex.answered.exchange(true, std::memory_order_acq_rel)) return;  // answered already
   auth::AuditRecord rec;
   rec.time = clock_.Now();
   rec.request_id = ex.request_id;
@@ -344,7 +404,6 @@ void FrontDoor::Finish(Exchange& ex, HttpResponse&& response, const std::string&
   rec.error_code = error_code;
   audit_.Record(rec);
   HttpResponder respond = std::move(ex.respond);
-  ex.respond = nullptr;
   respond(std::move(response));
 }
 

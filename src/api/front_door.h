@@ -52,6 +52,7 @@ class FrontDoor final : public HttpHandler {
 
   size_t BodyLimit(const HttpRequest& head) const override;
   HttpResponse Reject(const HttpRequest& head, int status, std::string_view reason) const override;
+  std::optional<HttpResponse> Precheck(const HttpRequest& head) override;
   void Handle(HttpRequest&& request, HttpResponder respond) override;
 
  private:
@@ -65,6 +66,9 @@ class FrontDoor final : public HttpHandler {
   void HandleQuery(std::shared_ptr<Exchange> ex);
   void HandleS3(std::shared_ptr<Exchange> ex);
 
+  // The signature rules of the API a request is meant for; false when none
+  // applies (health, an unknown JSON service).
+  bool SignatureRules(const HttpRequest& request, Kind kind, auth::VerifyOptions* opts) const;
   // Verifies the signature for `service` and fills ex->ctx; on failure answers
   // the protocol's error and returns false.
   bool Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3);

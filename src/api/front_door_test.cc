@@ -271,6 +271,39 @@ TEST_F(FrontDoorTest, RejectsAreShapedForTheirProtocol) {
   EXPECT_EQ(door_->BodyLimit(Json("Kinesis_20131202.PutRecords")), size_t{16} << 20);
 }
 
+TEST_F(FrontDoorTest, PrecheckRefusesUnauthenticatedBodiesAndPassesSignedOnes) {
+  HttpRequest put;
+  put.method = "PUT";
+  put.target = "/raw/big.bin";
+  put.headers = {{"Content-Length", "1000000"}};
+  auto refused = door_->Precheck(put);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(XmlCode(*refused), "AccessDenied");
+
+  HttpRequest json = Json("Kinesis_20131202.Echo", "{}");
+  Sign(json, "kinesis");
+  json.body.clear();  // the precheck sees only the head
+  EXPECT_FALSE(door_->Precheck(json).has_value());
+  HttpRequest wrong_service = Json("Kinesis_20131202.Echo", "{}");
+  Sign(wrong_service, "s3");
+  ASSERT_TRUE(door_->Precheck(wrong_service).has_value());
+  EXPECT_EQ(JsonType(*door_->Precheck(wrong_service)), "InvalidSignatureException");
+}
+
+TEST_F(FrontDoorTest, SignedHeaderListsMustBeSortedAndUnique) {
+  HttpRequest r = Json("Kinesis_20131202.Echo");
+  std::string date = auth::FormatAmzDate(clock_.Now());
+  r.headers.push_back({"Host", "h"});
+  r.headers.push_back({"X-Amz-Date", date});
+  std::string many = "host";
+  for (int i = 0; i < 1000; ++i) many += ";x-amz-date";
+  r.headers.push_back({"Authorization", "AWS4-HMAC-SHA256 Credential=" + std::string(kKeyId) + "/" +
+                                            date.substr(0, 8) + "/us-east-1/kinesis/aws4_request, SignedHeaders=" +
+                                            many + ", Signature=" + std::string(64, 'a')});
+  EXPECT_EQ(JsonType(Call(r)), "IncompleteSignatureException");
+}
+
 TEST_F(FrontDoorTest, EveryApiRequestLeavesOneAuditRecord) {
   HttpRequest ok = Json("Kinesis_20131202.Echo");
   Sign(ok, "kinesis");

@@ -1,5 +1,7 @@
 #include "auth/audit.h"
 
+#include <mutex>
+
 #include <spdlog/async.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
@@ -52,17 +54,20 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir) {
   return log;
 }
 
-AuditLog::~AuditLog() { Stop(); }
-
 void AuditLog::Record(const AuditRecord& record) {
-  if (logger_) logger_->info(AuditRecordJson(record));
+  std::string line = AuditRecordJson(record);
+  std::shared_lock lock(mu_);
+  if (logger_) logger_->info(line);  // a late answer after Stop() has nowhere to go
 }
 
 void AuditLog::Stop() {
+  std::unique_lock lock(mu_);
   if (!logger_) return;
   logger_->flush();
   logger_.reset();
   pool_.reset();  // joins the writer thread after it drained the queue
 }
+
+AuditLog::~AuditLog() { Stop(); }
 
 }  // namespace eventlake::auth

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "common/clock.h"
@@ -51,14 +52,16 @@ class AuditLog {
   static Result<std::unique_ptr<AuditLog>> Open(const std::string& dir);
   ~AuditLog();
 
+  // Queues one record. Records after Stop() are dropped.
   void Record(const AuditRecord& record);
-  // Writes out everything queued so far and stops the writer. Idempotent.
+  // Writes out everything queued so far; later records are dropped. Idempotent.
   void Stop();
 
  private:
   AuditLog() = default;
-  std::shared_ptr<spdlog::details::thread_pool> pool_;
-  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_mutex mu_;  // Record() shares it; Stop() takes it alone
+  std::shared_ptr<spdlog::details::thread_pool> pool_;  // guarded by mu_
+  std::shared_ptr<spdlog::logger> logger_;              // guarded by mu_; null once stopped
 };
 
 }  // namespace eventlake::auth

@@ -101,8 +101,6 @@ void AppendCanonicalHeaderValue(std::string_view v, std::string* out) {
   }
 }
 
-std::string IsoSecond(Clock::TimePoint t) { return FormatAmzDate(t); }
-
 const std::string* FindParam(const std::vector<QueryParam>& params, std::string_view key) {
   for (const auto& p : params) {
     if (p.key == key) return &p.value;
@@ -131,12 +129,24 @@ std::variant<Credential, AuthError> ParseCredential(std::string_view text, bool 
   return c;
 }
 
-std::vector<std::string> ParseSignedHeaders(std::string_view text) {
-  std::vector<std::string> out;
+// The signed header names: lower-case, strictly ascending (so no name twice)
+// and at most kMaxSignedHeaders, as every SigV4 signer produces them. Anything
+// else could make the canonical request arbitrarily large.
+std::optional<AuthError> ParseSignedHeaders(std::string_view text, std::vector<std::string>* out) {
   for (auto h : Split(text, ';')) {
-    if (!h.empty()) out.push_back(AsciiLower(h));
+    if (h.empty()) continue;
+    std::string name = AsciiLower(h);
+    if (!out->empty() && name <= out->back()) {
+      return Fail(AuthFailure::kIncompleteSignature,
+                  "SignedHeaders must be lower-case, sorted and without duplicates.");
+    }
+    if (out->size() == kMaxSignedHeaders) {
+      return Fail(AuthFailure::kIncompleteSignature,
+                  "SignedHeaders may list at most " + std::to_string(kMaxSignedHeaders) + " headers.");
+    }
+    out->push_back(std::move(name));
   }
-  return out;
+  return std::nullopt;
 }
 
 // A small per-thread cache of derived signing keys: deriving one costs four
@@ -189,7 +199,7 @@ std::variant<SignatureParts, AuthError> ParseAuthorizationHeader(std::string_vie
       parts.credential = std::get<Credential>(std::move(c));
       have_cred = true;
     } else if (k == "SignedHeaders") {
-      parts.signed_headers = ParseSignedHeaders(v);
+      if (auto err = ParseSignedHeaders(v, &parts.signed_headers)) return *err;
       have_headers = !parts.signed_headers.empty();
     } else if (k == "Signature") {
       parts.signature = AsciiLower(v);
@@ -228,7 +238,10 @@ std::variant<SignatureParts, AuthError> ParsePresignedQuery(std::string_view raw
   auto c = ParseCredential(*FindParam(params, "X-Amz-Credential"), true);
   if (auto* err = std::get_if<AuthError>(&c)) return *err;
   parts.credential = std::get<Credential>(std::move(c));
-  parts.signed_headers = ParseSignedHeaders(*FindParam(params, "X-Amz-SignedHeaders"));
+  if (auto err = ParseSignedHeaders(*FindParam(params, "X-Amz-SignedHeaders"), &parts.signed_headers)) {
+    err->presigned = true;
+    return *err;
+  }
   parts.signature = AsciiLower(*FindParam(params, "X-Amz-Signature"));
   parts.amz_date = *FindParam(params, "X-Amz-Date");
   parts.expires_seconds = -1;
@@ -338,6 +351,7 @@ bool ParseAmzDate(std::string_view text, Clock::TimePoint* out) {
     end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   }
   if (end == nullptr || *end != '\0') return false;
+  if (tm.tm_year < 70 || tm.tm_year > 200) return false;  // 1970..2100 keeps time arithmetic in range
   time_t t = timegm(&tm);
   if (t == static_cast<time_t>(-1)) return false;
   *out = Clock::TimePoint(std::chrono::seconds(t));
@@ -353,8 +367,17 @@ std::string FormatAmzDate(Clock::TimePoint t) {
   return buf;
 }
 
-std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& request,
-                                                          const VerifyOptions& opts) const {
+namespace {
+
+// What the head of a request establishes before the signature is checked.
+struct CheckedHead {
+  SignatureParts parts;
+  AccessKey key;
+  std::string amz_date;  // ISO basic form
+};
+
+std::variant<CheckedHead, AuthError> CheckHead(const HttpRequest& request, const VerifyOptions& opts,
+                                               const KeyStore& keys, Clock::TimePoint now) {
   const std::string* authorization = request.FindHeader("authorization");
   bool presigned = false;
   std::string_view query = request.query();
@@ -370,9 +393,19 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
   if (!authorization && !presigned) return Fail(AuthFailure::kMissingToken, "Missing Authentication Token");
 
   auto parsed = authorization ? ParseAuthorizationHeader(*authorization) : ParsePresignedQuery(query);
-  if (auto* err = std::get_if<AuthError>(&parsed)) return *err;
-  SignatureParts& parts = std::get<SignatureParts>(parsed);
+  if (auto* err = std::get_if<AuthError>(&parsed)) {
+    err->presigned = presigned;
+    return *err;
+  }
+  CheckedHead head;
+  head.parts = std::get<SignatureParts>(std::move(parsed));
+  const SignatureParts& parts = head.parts;
   const bool header_form = parts.form == SignatureParts::Form::kHeader;
+  auto fail = [&](AuthFailure f, std::string message) {
+    AuthError e = Fail(f, std::move(message));
+    e.presigned = !header_form;
+    return e;
+  };
 
   // The request time.
   std::string amz_date = parts.amz_date;
@@ -382,73 +415,97 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
     } else if (const std::string* d2 = request.FindHeader("date")) {
       amz_date = *d2;
     } else {
-      return Fail(AuthFailure::kIncompleteSignature,
+      return fail(AuthFailure::kIncompleteSignature,
                   "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
                   "Authorization=" + authorization->substr(0, 512));
     }
+  } else if (opts.s3 && parts.expires_seconds < 0) {
+    return fail(AuthFailure::kIncompleteSignature, "Query-string authentication requires the X-Amz-Expires parameter.");
   }
   Clock::TimePoint signed_at;
   if (!ParseAmzDate(amz_date, &signed_at)) {
-    return Fail(AuthFailure::kIncompleteSignature,
+    return fail(AuthFailure::kIncompleteSignature,
                 "Date must be in ISO-8601 'basic format'. Got '" + amz_date.substr(0, 64) +
                     "'. See http://en.wikipedia.org/wiki/ISO_8601");
   }
   amz_date = FormatAmzDate(signed_at);  // an RFC 1123 Date header signs in ISO form
 
-  std::optional<AccessKey> key = keys_.Lookup(parts.credential.access_key_id);
-  if (!key) {
-    return Fail(AuthFailure::kUnknownAccessKey, "The security token included in the request is invalid.");
-  }
+  std::optional<AccessKey> key = keys.Lookup(parts.credential.access_key_id);
+  if (!key) return fail(AuthFailure::kUnknownAccessKey, "The security token included in the request is invalid.");
 
   const Credential& cred = parts.credential;
   if (cred.terminal != "aws4_request") {
-    return Fail(AuthFailure::kIncompleteSignature,
+    return fail(AuthFailure::kIncompleteSignature,
                 "Credential should be scoped with a valid terminator: 'aws4_request', not '" +
                     cred.terminal.substr(0, 64) + "'.");
   }
   if (cred.date != amz_date.substr(0, 8)) {
-    return Fail(AuthFailure::kWrongScopeDate,
+    return fail(AuthFailure::kWrongScopeDate,
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
                     cred.date.substr(0, 16) + "' != '" + amz_date.substr(0, 8) + "', from '" + amz_date + "'.");
   }
   if (cred.region != opts.region) {
-    return Fail(AuthFailure::kWrongRegion, "Credential should be scoped to a valid region, not '" +
+    return fail(AuthFailure::kWrongRegion, "Credential should be scoped to a valid region, not '" +
                                                cred.region.substr(0, 64) + "'. This endpoint serves '" +
                                                std::string(opts.region) + "'.");
   }
   if (cred.service != opts.service) {
-    return Fail(AuthFailure::kWrongService,
+    return fail(AuthFailure::kWrongService,
                 "Credential should be scoped to correct service: '" + std::string(opts.service) + "'. ");
   }
 
-  const Clock::TimePoint now = clock_.Now();
   const auto now_s = std::chrono::time_point_cast<std::chrono::seconds>(now);
   if (header_form || parts.expires_seconds < 0) {
     if (signed_at < now - kMaxClockSkew) {
-      return Fail(AuthFailure::kTimeSkew, "Signature expired: " + amz_date + " is now earlier than " +
-                                              IsoSecond(now_s - kMaxClockSkew) + " (" + IsoSecond(now_s) +
+      return fail(AuthFailure::kTimeSkew, "Signature expired: " + amz_date + " is now earlier than " +
+                                              FormatAmzDate(now_s - kMaxClockSkew) + " (" + FormatAmzDate(now_s) +
                                               " - 15 min.)");
     }
   } else if (signed_at + std::chrono::seconds(parts.expires_seconds) < now) {
-    return Fail(AuthFailure::kPresignExpired, "Request has expired: signed at " + amz_date + ", valid for " +
+    return fail(AuthFailure::kPresignExpired, "Request has expired: signed at " + amz_date + ", valid for " +
                                                   std::to_string(parts.expires_seconds) + " seconds, now " +
-                                                  IsoSecond(now_s) + ".");
+                                                  FormatAmzDate(now_s) + ".");
   }
   if (signed_at > now + kMaxClockSkew) {
-    return Fail(AuthFailure::kTimeSkew, "Signature not yet current: " + amz_date + " is still later than " +
-                                            IsoSecond(now_s + kMaxClockSkew) + " (" + IsoSecond(now_s) +
+    return fail(AuthFailure::kTimeSkew, "Signature not yet current: " + amz_date + " is still later than " +
+                                            FormatAmzDate(now_s + kMaxClockSkew) + " (" + FormatAmzDate(now_s) +
                                             " + 15 min.)");
   }
-
   if (std::find(parts.signed_headers.begin(), parts.signed_headers.end(), "host") == parts.signed_headers.end()) {
-    return Fail(AuthFailure::kIncompleteSignature,
+    return fail(AuthFailure::kIncompleteSignature,
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
+  if (opts.s3 && header_form && !request.FindHeader("x-amz-content-sha256")) {
+    return fail(AuthFailure::kMissingContentSha256, "Missing required header for this request: x-amz-content-sha256");
+  }
+  head.key = std::move(*key);
+  head.amz_date = std::move(amz_date);
+  return head;
+}
 
-  // The payload hash the client signed.
+}  // namespace
+
+std::optional<AuthError> Verifier::PrecheckHead(const HttpRequest& head, const VerifyOptions& opts) const {
+  auto checked = CheckHead(head, opts, keys_, clock_.Now());
+  if (auto* err = std::get_if<AuthError>(&checked)) return std::move(*err);
+  return std::nullopt;
+}
+
+std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& request,
+                                                          const VerifyOptions& opts) const {
+  auto checked = CheckHead(request, opts, keys_, clock_.Now());
+  if (auto* err = std::get_if<AuthError>(&checked)) return std::move(*err);
+  CheckedHead& head = std::get<CheckedHead>(checked);
+  const SignatureParts& parts = head.parts;
+  const bool header_form = parts.form == SignatureParts::Form::kHeader;
+
+  // The payload hash the client signed. Only S3 lets the client name it
+  // (and leave the body unsigned or stream it); every other service signs
+  // the body's digest.
   std::string payload_hash;
   bool check_body_digest = false;
-  if (const std::string* content_sha = request.FindHeader("x-amz-content-sha256")) {
+  const std::string* content_sha = opts.s3 ? request.FindHeader("x-amz-content-sha256") : nullptr;
+  if (content_sha) {
     std::string v(TrimWhitespace(*content_sha));
     std::string lower = AsciiLower(v);
     if (lower.size() == 64 && IsLowerHex(lower)) {
@@ -457,23 +514,24 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
     } else if (v == kUnsignedPayload || IsStreamingMode(v)) {
       payload_hash = v;
     } else {
-      return Fail(AuthFailure::kInvalidContentSha256,
-                  "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
-                  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid "
-                  "sha256 value.");
+      AuthError e = Fail(AuthFailure::kInvalidContentSha256,
+                         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+                         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a "
+                         "valid sha256 value.");
+      e.presigned = !header_form;
+      return e;
     }
-  } else if (opts.s3 && !header_form) {
-    payload_hash = std::string(kUnsignedPayload);
   } else if (opts.s3) {
-    return Fail(AuthFailure::kMissingContentSha256, "Missing required header for this request: x-amz-content-sha256");
+    payload_hash = std::string(kUnsignedPayload);  // presigned (the header form requires the header)
   } else {
     payload_hash = Sha256Hex(request.body);
   }
 
+  const Credential& cred = parts.credential;
   const std::string canonical =
       CanonicalRequest(request, parts.signed_headers, payload_hash, opts.path_mode, !header_form);
-  std::string to_sign = StringToSign(amz_date, cred.Scope(), canonical);
-  const Digest& signing_key = CachedSigningKey(*key, cred);
+  std::string to_sign = StringToSign(head.amz_date, cred.Scope(), canonical);
+  const Digest& signing_key = CachedSigningKey(head.key, cred);
   std::string expected = SignatureHex(signing_key, to_sign);
   if (!ConstantTimeEquals(expected, parts.signature)) {
     AuthError err = Fail(AuthFailure::kSignatureMismatch,
@@ -482,6 +540,7 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
                          "details.");
     err.canonical_request = canonical;
     err.string_to_sign = std::move(to_sign);
+    err.presigned = !header_form;
     return err;
   }
   if (check_body_digest && !ConstantTimeEquals(AsciiLower(payload_hash), Sha256Hex(request.body))) {
@@ -490,11 +549,11 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
   }
 
   VerifiedRequest out;
-  out.key = std::move(*key);
+  out.key = std::move(head.key);
   out.credential = cred;
-  out.amz_date = std::move(amz_date);
+  out.amz_date = std::move(head.amz_date);
   out.payload_hash = std::move(payload_hash);
-  out.signature = std::move(parts.signature);
+  out.signature = parts.signature;
   out.signing_key = signing_key;
   return out;
 }

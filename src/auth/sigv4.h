@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -51,10 +52,14 @@ enum class AuthFailure {
 
 struct AuthError {
   AuthFailure failure;
-  std::string message;          // the AWS-worded explanation
+  std::string message;            // the AWS-worded explanation
   std::string canonical_request;  // kSignatureMismatch: what the server signed
   std::string string_to_sign;     // kSignatureMismatch
+  bool presigned = false;         // the request used the query-string form
 };
+
+// The most headers a signature may list.
+inline constexpr size_t kMaxSignedHeaders = 64;
 
 // The credential scope: <id>/<yyyymmdd>/<region>/<service>/aws4_request.
 struct Credential {
@@ -123,8 +128,10 @@ struct VerifyOptions {
   std::string_view region;   // the server's region
   std::string_view service;  // the signing name the route expects ("kinesis", "s3", ...)
   PathCanonicalization path_mode = PathCanonicalization::kNormalizeAndEncode;
-  // S3 rules: x-amz-content-sha256 required with header signatures; presigned
-  // URLs sign UNSIGNED-PAYLOAD.
+  // S3 rules: x-amz-content-sha256 names the payload hash (a digest, or
+  // UNSIGNED-PAYLOAD or a STREAMING-* mode) and is required with header
+  // signatures; presigned URLs sign UNSIGNED-PAYLOAD and need X-Amz-Expires.
+  // Other services always sign the SHA-256 of the body.
   bool s3 = false;
 };
 
@@ -132,6 +139,11 @@ class Verifier {
  public:
   // `keys` and `clock` must outlive the Verifier.
   Verifier(const KeyStore& keys, const Clock& clock) : keys_(keys), clock_(clock) {}
+
+  // Verifies everything the head of the request carries: form, key, scope,
+  // time. Returns nullopt when the body may be read; Verify() then checks the
+  // signature itself. Lets the server refuse a request before buffering its body.
+  std::optional<AuthError> PrecheckHead(const HttpRequest& head, const VerifyOptions& opts) const;
 
   std::variant<VerifiedRequest, AuthError> Verify(const HttpRequest& request, const VerifyOptions& opts) const;
 

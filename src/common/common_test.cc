@@ -51,6 +51,13 @@ TEST(StringsTest, UriEncodeKeepsOnlyUnreserved) {
   EXPECT_EQ(UriEncode("\xc3\xa9", false), "%C3%A9");
 }
 
+TEST(StringsTest, XmlEscapeKeepsDocumentsWellFormed) {
+  EXPECT_EQ(XmlEscape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+  EXPECT_EQ(XmlEscape("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(XmlEscape("bad\xff\x01" "byte"), "bad\xef\xbf\xbd\xef\xbf\xbd" "byte");
+  EXPECT_EQ(XmlEscape("tab\tnew\nline"), "tab\tnew\nline");
+}
+
 TEST(StringsTest, TrimAndCase) {
   EXPECT_EQ(TrimWhitespace("  a b \t"), "a b");
   EXPECT_TRUE(EqualsIgnoreCase("X-Amz-Date", "x-amz-date"));
@@ -89,6 +96,9 @@ TEST(CompressionTest, GunzipIsBoundedAndRejectsGarbage) {
   EXPECT_EQ(GunzipBounded(in, 5).status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(GunzipBounded("not gzip at all", 100).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(GunzipBounded(in.substr(0, 15), 100).status().code(), StatusCode::kInvalidArgument);
+  std::string twice = std::string(in) + std::string(in);
+  EXPECT_EQ(*GunzipBounded(twice, 100), "hello world\nhello world\n");
+  EXPECT_EQ(GunzipBounded(std::string(in) + "junk", 100).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

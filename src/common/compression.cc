@@ -27,7 +27,17 @@ Result<std::string> GunzipBounded(std::string_view input, size_t max_output) {
     zs.avail_out = static_cast<uInt>(out.size() - produced);
     rc = inflate(&zs, Z_NO_FLUSH);
     produced = out.size() - zs.avail_out;
-    if (rc == Z_STREAM_END) break;
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) break;
+      // Concatenated gzip members (RFC 1952 2.2) decode as one body; anything
+      // else after the end is an error, not silently dropped.
+      if (zs.avail_in < 2 || zs.next_in[0] != 0x1f || zs.next_in[1] != 0x8b) {
+        inflateEnd(&zs);
+        return Status::InvalidArgument("unexpected bytes after the end of the gzip body");
+      }
+      inflateReset(&zs);
+      continue;
+    }
     if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
       inflateEnd(&zs);
       return Status::InvalidArgument("truncated gzip body");

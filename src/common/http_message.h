@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,7 +60,13 @@ class HttpHandler {
   // (413), malformed framing (400), or headers too large (431). Shaped by the
   // protocol the request was meant for.
   virtual HttpResponse Reject(const HttpRequest& head, int status, std::string_view reason) const = 0;
-  // Handles one request; `respond` is called once, possibly later on another thread.
+  // Called once the headers of a request with a body are in, before the body
+  // is read: a response here (an authentication failure, say) is sent at once
+  // and the connection closed, so that nobody can make the server buffer
+  // bodies it will refuse anyway.
+  virtual std::optional<HttpResponse> Precheck(const HttpRequest& head) { return std::nullopt; }
+  // Handles one request; `respond` is called once, possibly later on another
+  // thread. A responder destroyed without being called answers 500.
   virtual void Handle(HttpRequest&& request, HttpResponder respond) = 0;
 };
 

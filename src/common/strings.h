@@ -24,7 +24,9 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space 
 std::string UriEncode(std::string_view s, bool keep_slash);
 
 std::string HexEncode(std::string_view bytes);
-// Escapes a string for use inside XML text or attribute values.
+// Escapes a string for use inside XML text or attribute values. Bytes that are
+// not well-formed UTF-8, and control characters XML forbids, become U+FFFD, so
+// that echoing untrusted input never breaks the document.
 std::string XmlEscape(std::string_view s);
 
 }  // namespace eventlake

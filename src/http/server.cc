@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -55,6 +56,14 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   out += "\r\n";
 }
 
+// Guards posting into an io_context that Stop() may already have shut down:
+// a handler that answers after that drops its answer instead of touching a
+// destroyed executor.
+struct Liveness {
+  std::mutex mu;
+  bool stopped = false;  // guarded by mu
+};
+
 // The hand-off between a handler (which may answer inline or later, on any
 // thread) and the connection's coroutine. Whoever comes second completes it:
 // an inline answer costs no extra trip through the event loop.
@@ -66,12 +75,15 @@ struct PendingResponse {
 };
 
 template <typename Token>
-auto AwaitResponse(std::shared_ptr<PendingResponse> pending, Token&& token) {
+auto AwaitResponse(std::shared_ptr<PendingResponse> pending, std::shared_ptr<Liveness> live, Token&& token) {
   return asio::async_initiate<Token, void()>(
-      [pending](auto completion) {
+      [pending, live](auto completion) {
         auto executor = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
-        pending->resume = [shared, executor] { asio::post(executor, [shared] { (*shared)(); }); };
+        pending->resume = [shared, executor, live] {
+          std::lock_guard lock(live->mu);
+          if (!live->stopped) asio::post(executor, [shared] { (*shared)(); });
+        };
         int expected = PendingResponse::kWaiting;
         if (!pending->state.compare_exchange_strong(expected, PendingResponse::kSuspended,
                                                     std::memory_order_acq_rel)) {
@@ -80,6 +92,32 @@ auto AwaitResponse(std::shared_ptr<PendingResponse> pending, Token&& token) {
       },
       token);
 }
+
+// Shared by every copy of one request's responder. Completes the hand-off
+// once; when the last copy goes away unanswered (a handler bug), answers 500
+// so that the connection is not left waiting forever.
+struct Responder {
+  explicit Responder(std::shared_ptr<PendingResponse> p) : pending(std::move(p)) {}
+  ~Responder() {
+    if (!answered) {
+      HttpResponse r;
+      r.status = 500;
+      r.headers = {{"Content-Type", "text/plain"}};
+      r.body = "The request was dropped by the server.\n";
+      Answer(std::move(r));
+    }
+  }
+  void Answer(HttpResponse&& response) {
+    answered = true;
+    pending->response = std::move(response);
+    int expected = PendingResponse::kWaiting;
+    if (!pending->state.compare_exchange_strong(expected, PendingResponse::kAnswered, std::memory_order_acq_rel)) {
+      pending->resume();  // the coroutine is suspended: wake it on its own thread
+    }
+  }
+  std::shared_ptr<PendingResponse> pending;
+  bool answered = false;
+};
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -114,6 +152,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<size_t> connections{0};
   std::atomic<bool> draining{false};
+  std::shared_ptr<Liveness> live = std::make_shared<Liveness>();
   bool started = false, stopped = false;
 
   asio::awaitable<void> AcceptLoop(Worker& w);
@@ -165,15 +204,28 @@ asio::awaitable<void> Server::Impl::Session(Worker& w, tcp::socket socket) {
   beast::error_code ec;
   tcp::endpoint remote = socket.remote_endpoint(ec);
   Connection conn(std::move(socket));
-  connections.fetch_add(1, std::memory_order_relaxed);
-  w.connections.insert(&conn);
+  // Registered for the sweeper and Stop() for exactly the lifetime of `conn`,
+  // however this frame ends (an exception, or destruction at shutdown).
+  struct Registration {
+    Worker& w;
+    Connection& conn;
+    std::atomic<size_t>& count;
+    Registration(Worker& w, Connection& c, std::atomic<size_t>& n) : w(w), conn(c), count(n) {
+      count.fetch_add(1, std::memory_order_relaxed);
+      w.connections.insert(&conn);
+    }
+    ~Registration() {
+      w.connections.erase(&conn);
+      count.fetch_sub(1, std::memory_order_relaxed);
+    }
+  } registration(w, conn, connections);
   try {
     co_await Serve(w, conn, remote.address().to_string(), remote.port());
   } catch (const std::exception& e) {
     spdlog::warn("connection from {} failed: {}", remote.address().to_string(), e.what());
+  } catch (...) {
+    spdlog::warn("connection from {} failed with an unknown exception", remote.address().to_string());
   }
-  w.connections.erase(&conn);
-  connections.fetch_sub(1, std::memory_order_relaxed);
   conn.socket.close(ec);
 }
 
@@ -197,7 +249,8 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
     }
     AppendField(out, h.name, h.value);
   }
-  if (!has_length) {
+  const bool bodyless_status = response.status < 200 || response.status == 204 || response.status == 304;
+  if (!has_length && !bodyless_status) {
     out += "Content-Length: ";
     out += std::to_string(response.body.size());
     out += "\r\n";
@@ -208,8 +261,8 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
     out += "Connection: keep-alive\r\n";
   }
   out += "\r\n";
-  std::array<asio::const_buffer, 2> buffers = {asio::buffer(out),
-                                               asio::buffer(response.body.data(), head ? 0 : response.body.size())};
+  const size_t body_bytes = head || bodyless_status ? 0 : response.body.size();
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(out), asio::buffer(response.body.data(), body_bytes)};
   conn.deadline = w.now + options.write_timeout;
   beast::error_code ec;
   co_await asio::async_write(conn.socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
@@ -260,6 +313,10 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     }
     parser.body_limit(limit);
     if (!parser.is_done()) {
+      if (std::optional<HttpResponse> refusal = handler->Precheck(req)) {
+        co_await Write(w, conn, std::move(*refusal), version, false, false);
+        co_return;  // the unread body makes the connection unusable
+      }
       if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         conn.deadline = w.now + options.write_timeout;
@@ -290,15 +347,12 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
 
     conn.deadline = SteadyTime::max();  // the handler's time is not the client's fault
     auto pending = std::make_shared<PendingResponse>();
-    handler->Handle(std::move(req), [pending](HttpResponse&& response) {
-      pending->response = std::move(response);
-      int expected = PendingResponse::kWaiting;
-      if (!pending->state.compare_exchange_strong(expected, PendingResponse::kAnswered, std::memory_order_acq_rel)) {
-        pending->resume();  // the coroutine is suspended: wake it on its own thread
-      }
-    });
+    {
+      auto responder = std::make_shared<Responder>(pending);
+      handler->Handle(std::move(req), [responder](HttpResponse&& response) { responder->Answer(std::move(response)); });
+    }
     if (pending->state.load(std::memory_order_acquire) != PendingResponse::kAnswered) {
-      co_await AwaitResponse(pending, asio::use_awaitable);
+      co_await AwaitResponse(pending, live, asio::use_awaitable);
     }
 
     keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
@@ -396,6 +450,8 @@ void Server::Stop(std::chrono::milliseconds grace) {
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  std::lock_guard lock(impl_->live->mu);
+  impl_->live->stopped = true;
 }
 
 }  // namespace eventlake::http

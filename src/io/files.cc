@@ -73,10 +73,14 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 
 Status WriteFileAtomically(const std::string& path, std::string_view contents, mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A fresh file (never a leftover or a planted link) with its final mode
+  // before any byte of the contents is in it.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove", tmp, errno);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  Status s = WriteAll(fd, contents, tmp);
-  if (s.ok() && ::fchmod(fd, mode) != 0) s = ErrnoStatus("chmod", tmp, errno);
+  Status s;
+  if (::fchmod(fd, mode) != 0) s = ErrnoStatus("chmod", tmp, errno);
+  if (s.ok()) s = WriteAll(fd, contents, tmp);
   if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", tmp, errno);
   ::close(fd);
   if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp, errno);

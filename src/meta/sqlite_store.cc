@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "meta/store.h"
 
@@ -140,7 +141,13 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     EL_RETURN_IF_ERROR(ExecScript(db_, "BEGIN IMMEDIATE"));
     SqliteTransaction txn(db_);
-    Status s = body(txn);
+    Status s;
+    try {
+      s = body(txn);
+    } catch (...) {
+      ExecScript(db_, "ROLLBACK").IgnoreError();  // leave the connection usable, then let it propagate
+      throw;
+    }
     if (s.ok()) {
       s = ExecScript(db_, "COMMIT");
       if (s.ok()) return s;
@@ -172,9 +179,10 @@ class SqliteStore final : public Store {
                                           AsText(row[1]) + "' but this binary calls it '" + it->name + "'");
       }
     }
-    int64_t current = applied.empty() ? 0 : AsInt(applied.back()[0]);
+    std::set<int64_t> done;
+    for (const auto& row : applied) done.insert(AsInt(row[0]));
     for (const auto& m : sorted) {
-      if (m.version <= current) continue;
+      if (done.count(m.version)) continue;  // a version below the newest may still be new (a room added later)
       EL_RETURN_IF_ERROR(RunInTransaction([&](Transaction& txn) -> Status {
         {
           // ExecScript runs every statement of the migration.

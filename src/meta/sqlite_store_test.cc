@@ -40,6 +40,15 @@ TEST(SqliteStoreTest, MigrationsApplyOnceAndInOrder) {
   EXPECT_EQ(AsText(mode->at(0).at(0)), "wal");
 }
 
+TEST(SqliteStoreTest, MigrationWithALowerVersionAddedLaterIsApplied) {
+  auto store = OpenSqliteStore(TempDb());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Migrate({kMigrations[0], {300, "test: other", "CREATE TABLE other(x);"}}).ok());
+  ASSERT_TRUE((*store)->Migrate({{200, "test: middle", "CREATE TABLE middle(x);"}}).ok());
+  auto rows = (*store)->Query("SELECT name FROM sqlite_master WHERE name = 'middle'");
+  EXPECT_EQ(rows->size(), 1u);
+}
+
 TEST(SqliteStoreTest, RenamedMigrationIsRefused) {
   auto store = OpenSqliteStore(TempDb());
   ASSERT_TRUE(store.ok());

@@ -54,8 +54,8 @@ class Store {
   // A read outside any explicit transaction.
   virtual Result<std::vector<Row>> Query(const std::string& sql, const std::vector<Value>& params = {}) = 0;
 
-  // Applies the migrations whose version is newer than the store's, in order,
-  // each in its own transaction, and records them. Versions already applied
+  // Applies the migrations not yet applied, in version order, each in its own
+  // transaction, and records them. Versions already applied
   // with a different name fail with FailedPrecondition (a mismatched binary).
   virtual Status Migrate(const std::vector<Migration>& migrations) = 0;
 

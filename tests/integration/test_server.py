@@ -92,6 +92,19 @@ class HttpTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(json.loads(body)["__type"], "RequestEntityTooLargeException")
         self.assertTrue(closed_by_peer(sock))
 
+    def test_unauthenticated_upload_is_refused_before_its_body_is_sent(self):
+        for head, code in ((b"PUT /raw/big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 33554432\r\n\r\n",
+                            b"<Code>AccessDenied</Code>"),
+                           (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Kinesis_20131202.PutRecords\r\n"
+                            b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 8000000\r\n\r\n",
+                            b"MissingAuthenticationTokenException")):
+            sock = self.server.connect()
+            sock.sendall(head)  # and none of the body
+            status, headers, body = read_response(sock)
+            self.assertEqual(status, 403 if b"AccessDenied" in code else 400)
+            self.assertIn(code, body)
+            self.assertTrue(closed_by_peer(sock))
+
     def test_oversized_headers_get_431(self):
         sock = self.server.connect()
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
@@ -99,7 +112,7 @@ class HttpTest(ServerTestCase, unittest.TestCase):
 
     def test_garbage_gets_400_and_the_server_lives_on(self):
         for junk in (b"\x00\x01\x02 nonsense\r\n\r\n", b"GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-                     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+                     b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
             sock = self.server.connect()
             sock.sendall(junk)
             self.assertEqual(read_response(sock)[0], 400, junk)

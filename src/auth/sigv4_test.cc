@@ -269,6 +269,49 @@ TEST_F(VerifierTest, PresignedUrlIsValidUntilItExpires) {
   EXPECT_EQ(VerifyFails(r, s3), AuthFailure::kPresignExpired);
 }
 
+TEST_F(VerifierTest, OnlyS3MayLeaveThePayloadUnsigned) {
+  UseKey("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+  // A request signed over UNSIGNED-PAYLOAD, as S3 allows, sent to another service.
+  HttpRequest r = ParseSuiteRequest("POST / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Date:20150830T123600Z\n"
+                                    "X-Amz-Content-Sha256:UNSIGNED-PAYLOAD\n\n{\"any\":\"body\"}");
+  std::vector<std::string> names = {"host", "x-amz-content-sha256", "x-amz-date"};
+  std::string sts = StringToSign("20150830T123600Z", "20150830/us-east-1/service/aws4_request",
+                                 CanonicalRequest(r, names, "UNSIGNED-PAYLOAD",
+                                                  PathCanonicalization::kNormalizeAndEncode, false));
+  std::string sig = SignatureHex(
+      DeriveSigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "service"), sts);
+  r.headers.push_back({"Authorization",
+                       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+                       "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + sig});
+  EXPECT_EQ(VerifyFails(r, suite_opts_), AuthFailure::kSignatureMismatch);
+}
+
+TEST_F(VerifierTest, S3PresignedUrlNeedsAnExpiry) {
+  UseKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  clock_.Set(At("20130524T000100Z"));
+  const VerifyOptions s3{"us-east-1", "s3", PathCanonicalization::kS3, true};
+  nlohmann::json e = S3ExampleNamed("s3-presigned-get-object");
+  HttpRequest r = S3Example(e);
+  std::string target = r.target;
+  r.target = target.replace(target.find("&X-Amz-Expires=86400"), 20, "") + "&X-Amz-Signature=" +
+             e["signature"].get<std::string>();
+  auto out = Verifier(*keys_, clock_).Verify(r, s3);
+  ASSERT_TRUE(std::holds_alternative<AuthError>(out));
+  EXPECT_EQ(std::get<AuthError>(out).failure, AuthFailure::kIncompleteSignature);
+  EXPECT_TRUE(std::get<AuthError>(out).presigned);
+}
+
+TEST(AuthorizationHeaderTest, UnsortedOrRepeatedSignedHeadersAreRefused) {
+  const std::string sig = ", Signature=" + std::string(64, 'a');
+  const std::string cred = "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=";
+  EXPECT_TRUE(std::holds_alternative<SignatureParts>(ParseAuthorizationHeader(cred + "host;x-amz-date" + sig)));
+  EXPECT_TRUE(std::holds_alternative<AuthError>(ParseAuthorizationHeader(cred + "x-amz-date;host" + sig)));
+  EXPECT_TRUE(std::holds_alternative<AuthError>(ParseAuthorizationHeader(cred + "host;host" + sig)));
+  std::string many = "a0";
+  for (int i = 1; i <= 64; ++i) many += ";a" + std::to_string(100 + i);
+  EXPECT_TRUE(std::holds_alternative<AuthError>(ParseAuthorizationHeader(cred + many + sig)));
+}
+
 TEST(AuthorizationHeaderTest, MissingElementsAreNamed) {
   auto out = ParseAuthorizationHeader("AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request");
   ASSERT_TRUE(std::holds_alternative<AuthError>(out));
@@ -295,6 +338,8 @@ TEST(AmzDateTest, ParsesIsoAndRfc1123) {
   EXPECT_EQ(FormatAmzDate(a), "20150830T123600Z");
   EXPECT_FALSE(ParseAmzDate("2015-08-30", &a));
   EXPECT_FALSE(ParseAmzDate("20150830T123600Zjunk", &a));
+  EXPECT_FALSE(ParseAmzDate("99991231T235959Z", &a));  // beyond what time arithmetic holds
+  EXPECT_FALSE(ParseAmzDate("19001231T235959Z", &a));
 }
 
 }  // namespace

@@ -132,15 +132,21 @@ HttpResponse FrontDoor::Reject(const HttpRequest& head, int status, std::string_
   }
   Kind kind = Classify(head);
   if (kind == Kind::kS3) {
-    e.code = status == 413 ? "EntityTooLarge" : status == 431 ? "RequestHeaderSectionTooLarge" : "BadRequest";
-    e.http_status = 400;  // S3 answers all three with 400
+    if (status == 503) {
+      e.code = "SlowDown";
+    } else {
+      e.code = status == 413 ? "EntityTooLarge" : status == 431 ? "RequestHeaderSectionTooLarge" : "BadRequest";
+      e.http_status = 400;  // S3 answers all three with 400
+    }
     return RenderError(e, Protocol::kRestXml, id);
   }
   if (kind == Kind::kQuery) {
-    e.code = status == 413 ? "RequestEntityTooLarge" : "MalformedInput";
+    e.code = status == 503 ? "ServiceUnavailable" : status == 413 ? "RequestEntityTooLarge" : "MalformedInput";
     return RenderError(e, Protocol::kQuery, id);
   }
-  e.code = status == 413 ? "RequestEntityTooLargeException" : "SerializationException";
+  e.code = status == 503   ? "ServiceUnavailableException"
+           : status == 413 ? "RequestEntityTooLargeException"
+                           : "SerializationException";
   return RenderError(e, Protocol::kJson, id);
 }
 

@@ -151,6 +151,7 @@ struct Server::Impl {
   uint16_t port = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> buffered_body_bytes{0};  // reserved by requests whose bodies are in memory
   std::atomic<bool> draining{false};
   std::shared_ptr<Liveness> live = std::make_shared<Liveness>();
   bool started = false, stopped = false;
@@ -312,11 +313,29 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
       co_return;
     }
     parser.body_limit(limit);
+    // Memory reserved for this request's body until its response is written.
+    struct BodyReservation {
+      std::atomic<size_t>* pool = nullptr;
+      size_t bytes = 0;
+      ~BodyReservation() {
+        if (pool) pool->fetch_sub(bytes, std::memory_order_relaxed);
+      }
+    } reservation;
     if (!parser.is_done()) {
       if (std::optional<HttpResponse> refusal = handler->Precheck(req)) {
         co_await Write(w, conn, std::move(*refusal), version, false, false);
         co_return;  // the unread body makes the connection unusable
       }
+      const size_t want = parser.content_length() ? static_cast<size_t>(*parser.content_length()) : limit;
+      if (buffered_body_bytes.fetch_add(want, std::memory_order_relaxed) + want > options.max_buffered_body_bytes) {
+        buffered_body_bytes.fetch_sub(want, std::memory_order_relaxed);
+        HttpResponse busy = handler->Reject(req, 503, "The server is holding too many request bodies; retry later.");
+        busy.SetHeader("Retry-After", "1");
+        co_await Write(w, conn, std::move(busy), version, false, false);
+        co_return;
+      }
+      reservation.pool = &buffered_body_bytes;
+      reservation.bytes = want;
       if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         conn.deadline = w.now + options.write_timeout;

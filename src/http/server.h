@@ -29,6 +29,10 @@ struct ServerOptions {
   std::chrono::seconds body_timeout{300};  // the time to send a request's body
   std::chrono::seconds write_timeout{60};  // the time for the client to take a response
   size_t max_connections = 16384;          // past this, new connections are closed at once
+  // Request bodies held in memory at once, over all connections. A body that
+  // would pass it is refused before it is read (503 with Retry-After), so
+  // memory stays bounded however many clients upload at once.
+  size_t max_buffered_body_bytes = size_t{1} << 30;
 };
 
 class Server {

@@ -213,6 +213,41 @@ TEST_F(ServerTest, AnAnswerArrivingAfterStopIsDroppedSafely) {
   SUCCEED();
 }
 
+TEST(ServerBudgetTest, BodiesPastTheMemoryBudgetAreRefusedWith503) {
+  EchoHandler handler;
+  ServerOptions opts;
+  opts.port = 0;
+  opts.threads = 1;
+  opts.max_buffered_body_bytes = 1500;
+  auto server = Server::Create(opts, handler);
+  ASSERT_TRUE(server.ok());
+  (*server)->Start();
+  asio::io_context io;
+  tcp::socket held(io), refused(io);
+  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), (*server)->port());
+  held.connect(ep);
+  refused.connect(ep);
+  // Two bodies of 1000 bytes are announced and not sent: whichever the server
+  // takes first holds its reservation, and the other would pass the budget.
+  const std::string head = "PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nxx";
+  asio::write(held, asio::buffer(head));
+  asio::write(refused, asio::buffer(head));
+  tcp::socket* answered = nullptr;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!answered && std::chrono::steady_clock::now() < deadline) {
+    if (held.available() > 0) answered = &held;
+    if (refused.available() > 0) answered = &refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_NE(answered, nullptr);
+  beast::flat_buffer buf;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(*answered, buf, res);
+  EXPECT_EQ(res.result_int(), 503);
+  EXPECT_EQ(res["Retry-After"], "1");
+  (*server)->Stop(std::chrono::milliseconds(100));
+}
+
 TEST_F(ServerTest, InvalidListenAddressIsRefused) {
   ServerOptions opts;
   opts.address = "not-an-address";

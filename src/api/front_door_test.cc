@@ -11,6 +11,7 @@
 #include "api/services.h"
 #include "auth/keys.h"
 #include "common/strings.h"
+#include "common/test_dir.h"
 #include "io/files.h"
 #include "meta/store.h"
 
@@ -23,11 +24,7 @@ constexpr char kSecret[] = "test/secret/key/test/secret/key/test/sec";
 class FrontDoorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("el-api-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir();
     store_ = std::move(*meta::OpenSqliteStore(dir_ + "/meta.db"));
     ASSERT_TRUE(store_->Migrate(auth::KeyStore::Migrations()).ok());
     keys_ = std::move(*auth::KeyStore::Open(*store_, "000000000000"));

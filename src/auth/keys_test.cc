@@ -1,5 +1,7 @@
 #include "auth/keys.h"
 
+#include "common/test_dir.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,17 +11,9 @@
 namespace eventlake::auth {
 namespace {
 
-std::string TempDir() {
-  std::string dir = std::filesystem::temp_directory_path() /
-                    ("el-keys-" + std::to_string(::getpid()) + "-" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 TEST(RootCredentialsTest, GeneratedOnceWithMode0600AndReusedAfter) {
-  std::string dir = TempDir();
+  std::string dir = FreshTestDir();
   auto first = LoadOrCreateRootCredentials(dir, nullptr, nullptr);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->source, RootCredentials::Source::kGenerated);
@@ -38,7 +32,7 @@ TEST(RootCredentialsTest, GeneratedOnceWithMode0600AndReusedAfter) {
 }
 
 TEST(RootCredentialsTest, EnvironmentWinsAndMustBeComplete) {
-  std::string dir = TempDir();
+  std::string dir = FreshTestDir();
   auto env = LoadOrCreateRootCredentials(dir, "AKIAENV", "secret");
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->source, RootCredentials::Source::kEnvironment);
@@ -48,7 +42,7 @@ TEST(RootCredentialsTest, EnvironmentWinsAndMustBeComplete) {
 }
 
 TEST(KeyStoreTest, RootKeyIsReplacedAndPersisted) {
-  std::string dir = TempDir();
+  std::string dir = FreshTestDir();
   {
     auto store = meta::OpenSqliteStore(dir + "/meta.db");
     ASSERT_TRUE(store.ok());

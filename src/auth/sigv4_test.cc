@@ -9,6 +9,7 @@
 
 #include "auth/keys.h"
 #include "common/strings.h"
+#include "common/test_dir.h"
 #include "meta/store.h"
 
 namespace eventlake::auth {
@@ -74,11 +75,7 @@ TEST(SigV4SuiteTest, CanonicalRequestStringToSignAndSignatureMatchThePublishedSu
 class VerifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = std::filesystem::temp_directory_path() /
-                      ("el-sigv4-" + std::to_string(::getpid()) + "-" +
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
+    std::string dir = FreshTestDir();
     auto store = meta::OpenSqliteStore(dir + "/meta.db");
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);

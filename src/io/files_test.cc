@@ -1,5 +1,7 @@
 #include "io/files.h"
 
+#include "common/test_dir.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -8,16 +10,9 @@
 namespace eventlake::io {
 namespace {
 
-std::string TempDir() {
-  std::string dir = std::filesystem::temp_directory_path() / ("el-io-" + std::to_string(::getpid()) + "-" +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  EXPECT_TRUE(EnsureDirectory(dir).ok());
-  return dir;
-}
 
 TEST(FilesTest, WriteAtomicallyReplacesAndSetsMode) {
-  std::string dir = TempDir();
+  std::string dir = FreshTestDir();
   std::string path = dir + "/secret";
   ASSERT_TRUE(WriteFileAtomically(path, "one", 0600).ok());
   ASSERT_TRUE(WriteFileAtomically(path, "two", 0600).ok());
@@ -29,11 +24,11 @@ TEST(FilesTest, WriteAtomicallyReplacesAndSetsMode) {
 }
 
 TEST(FilesTest, ReadMissingFileIsNotFound) {
-  EXPECT_EQ(ReadWholeFile(TempDir() + "/nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadWholeFile(FreshTestDir() + "/nope").status().code(), StatusCode::kNotFound);
 }
 
 TEST(FilesTest, SecondLockOnSameFileFailsWithPrecondition) {
-  std::string path = TempDir() + "/LOCK";
+  std::string path = FreshTestDir() + "/LOCK";
   auto first = LockFile::Acquire(path);
   ASSERT_TRUE(first.ok());
   auto second = LockFile::Acquire(path);

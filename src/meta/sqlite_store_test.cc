@@ -3,18 +3,11 @@
 
 #include <filesystem>
 
+#include "common/test_dir.h"
 #include "meta/store.h"
 
 namespace eventlake::meta {
 namespace {
-
-std::string TempDb() {
-  std::string dir = std::filesystem::temp_directory_path() / ("el-meta-" + std::to_string(::getpid()) + "-" +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir + "/meta.db";
-}
 
 const std::vector<Migration> kMigrations = {
     {1, "test: kv", "CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT NOT NULL);"},
@@ -22,7 +15,7 @@ const std::vector<Migration> kMigrations = {
 };
 
 TEST(SqliteStoreTest, MigrationsApplyOnceAndInOrder) {
-  std::string path = TempDb();
+  std::string path = FreshTestDir() + "/meta.db";
   {
     auto store = OpenSqliteStore(path);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -41,7 +34,7 @@ TEST(SqliteStoreTest, MigrationsApplyOnceAndInOrder) {
 }
 
 TEST(SqliteStoreTest, MigrationWithALowerVersionAddedLaterIsApplied) {
-  auto store = OpenSqliteStore(TempDb());
+  auto store = OpenSqliteStore(FreshTestDir() + "/meta.db");
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Migrate({kMigrations[0], {300, "test: other", "CREATE TABLE other(x);"}}).ok());
   ASSERT_TRUE((*store)->Migrate({{200, "test: middle", "CREATE TABLE middle(x);"}}).ok());
@@ -50,7 +43,7 @@ TEST(SqliteStoreTest, MigrationWithALowerVersionAddedLaterIsApplied) {
 }
 
 TEST(SqliteStoreTest, RenamedMigrationIsRefused) {
-  auto store = OpenSqliteStore(TempDb());
+  auto store = OpenSqliteStore(FreshTestDir() + "/meta.db");
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Migrate(kMigrations).ok());
   Status s = (*store)->Migrate({{1, "test: something else", "SELECT 1;"}});
@@ -58,7 +51,7 @@ TEST(SqliteStoreTest, RenamedMigrationIsRefused) {
 }
 
 TEST(SqliteStoreTest, FailedTransactionRollsBack) {
-  auto store = OpenSqliteStore(TempDb());
+  auto store = OpenSqliteStore(FreshTestDir() + "/meta.db");
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Migrate(kMigrations).ok());
   Status s = (*store)->RunInTransaction([](Transaction& txn) -> Status {

@@ -408,6 +408,10 @@ void FrontDoor::Finish(Exchange& ex, HttpResponse&& response, const std::string&
   rec.user_agent = std::string(ex.request.Header("user-agent").substr(0, 256));
   rec.http_status = response.status;
   rec.error_code = error_code;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("{} {} {} {} {} {}{}", rec.source_ip, ex.request.method, rec.action.empty() ? "-" : rec.action,
+                  rec.resource, response.status, rec.request_id, error_code.empty() ? "" : " " + error_code);
+  }
   audit_.Record(rec);
   HttpResponder respond = std::move(ex.respond);
   respond(std::move(response));

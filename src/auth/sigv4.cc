@@ -298,17 +298,25 @@ std::string CanonicalRequest(const HttpRequest& request, const std::vector<std::
   return out;
 }
 
-std::string StringToSign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request) {
+namespace {
+
+// The lines of a string to sign, joined by '\n'.
+std::string JoinLines(std::initializer_list<std::string_view> lines) {
   std::string out;
-  out.reserve(160);
-  out += kAlgorithm;
-  out += '\n';
-  out += amz_date;
-  out += '\n';
-  out += scope;
-  out += '\n';
-  out += Sha256Hex(canonical_request);
+  out.reserve(256);
+  bool first = true;
+  for (std::string_view line : lines) {
+    if (!first) out += '\n';
+    out += line;
+    first = false;
+  }
   return out;
+}
+
+}  // namespace
+
+std::string StringToSign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request) {
+  return JoinLines({kAlgorithm, amz_date, scope, Sha256Hex(canonical_request)});
 }
 
 Digest DeriveSigningKey(std::string_view secret, std::string_view date, std::string_view region,
@@ -328,17 +336,8 @@ std::string SignatureHex(const Digest& signing_key, std::string_view string_to_s
 std::string ChunkSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
                               std::string_view previous_signature, std::string_view chunk_data) {
   static const std::string kEmptyHash = Sha256Hex("");
-  std::string to_sign = "AWS4-HMAC-SHA256-PAYLOAD\n";
-  to_sign += amz_date;
-  to_sign += '\n';
-  to_sign += scope;
-  to_sign += '\n';
-  to_sign += previous_signature;
-  to_sign += '\n';
-  to_sign += kEmptyHash;
-  to_sign += '\n';
-  to_sign += Sha256Hex(chunk_data);
-  return SignatureHex(signing_key, to_sign);
+  return SignatureHex(signing_key, JoinLines({"AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous_signature,
+                                              kEmptyHash, Sha256Hex(chunk_data)}));
 }
 
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out) {

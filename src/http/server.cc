@@ -56,9 +56,9 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   out += "\r\n";
 }
 
-// Guards posting into an io_context that Stop() may already have shut down:
-// a handler that answers after that drops its answer instead of touching a
-// destroyed executor.
+// Guards waking a coroutine through an io_context that Stop() may already
+// have shut down: an answer that arrives after that is dropped instead of
+// touching a destroyed executor.
 struct Liveness {
   std::mutex mu;
   bool stopped = false;  // guarded by mu
@@ -71,8 +71,17 @@ struct PendingResponse {
   enum State : int { kWaiting, kAnswered, kSuspended };
   std::atomic<int> state{kWaiting};
   HttpResponse response;
-  std::function<void()> resume;  // set before kSuspended; runs on the connection's executor
+  // Set before kSuspended; posts the coroutine's continuation. Holds that
+  // continuation (and so the suspended coroutine) until called or cleared.
+  // Guarded by Liveness::mu once the coroutine is suspended.
+  std::function<void()> resume;
 };
+
+// Wakes a suspended coroutine, unless the server has stopped.
+void Wake(PendingResponse& pending, Liveness& live) {
+  std::lock_guard lock(live.mu);
+  if (!live.stopped && pending.resume) pending.resume();
+}
 
 template <typename Token>
 auto AwaitResponse(std::shared_ptr<PendingResponse> pending, std::shared_ptr<Liveness> live, Token&& token) {
@@ -80,14 +89,11 @@ auto AwaitResponse(std::shared_ptr<PendingResponse> pending, std::shared_ptr<Liv
       [pending, live](auto completion) {
         auto executor = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
-        pending->resume = [shared, executor, live] {
-          std::lock_guard lock(live->mu);
-          if (!live->stopped) asio::post(executor, [shared] { (*shared)(); });
-        };
+        pending->resume = [shared, executor] { asio::post(executor, [shared] { (*shared)(); }); };
         int expected = PendingResponse::kWaiting;
         if (!pending->state.compare_exchange_strong(expected, PendingResponse::kSuspended,
                                                     std::memory_order_acq_rel)) {
-          pending->resume();  // answered between the check and the suspension
+          Wake(*pending, *live);  // answered between the check and the suspension
         }
       },
       token);
@@ -97,7 +103,8 @@ auto AwaitResponse(std::shared_ptr<PendingResponse> pending, std::shared_ptr<Liv
 // once; when the last copy goes away unanswered (a handler bug), answers 500
 // so that the connection is not left waiting forever.
 struct Responder {
-  explicit Responder(std::shared_ptr<PendingResponse> p) : pending(std::move(p)) {}
+  Responder(std::shared_ptr<PendingResponse> p, std::shared_ptr<Liveness> l)
+      : pending(std::move(p)), live(std::move(l)) {}
   ~Responder() {
     if (!answered) {
       HttpResponse r;
@@ -112,10 +119,11 @@ struct Responder {
     pending->response = std::move(response);
     int expected = PendingResponse::kWaiting;
     if (!pending->state.compare_exchange_strong(expected, PendingResponse::kAnswered, std::memory_order_acq_rel)) {
-      pending->resume();  // the coroutine is suspended: wake it on its own thread
+      Wake(*pending, *live);  // the coroutine is suspended: wake it on its own thread
     }
   }
   std::shared_ptr<PendingResponse> pending;
+  std::shared_ptr<Liveness> live;
   bool answered = false;
 };
 
@@ -141,6 +149,9 @@ struct Worker {
   asio::io_context io{1};
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> sweeper;
+  // Coroutines waiting for a handler's answer; touched only on this worker's
+  // thread, and by Stop() once the thread has ended.
+  std::unordered_set<std::shared_ptr<PendingResponse>> suspended;
   SteadyTime now = std::chrono::steady_clock::now();  // refreshed by every sweep
   std::thread thread;
 };
@@ -367,11 +378,13 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     conn.deadline = SteadyTime::max();  // the handler's time is not the client's fault
     auto pending = std::make_shared<PendingResponse>();
     {
-      auto responder = std::make_shared<Responder>(pending);
+      auto responder = std::make_shared<Responder>(pending, live);
       handler->Handle(std::move(req), [responder](HttpResponse&& response) { responder->Answer(std::move(response)); });
     }
     if (pending->state.load(std::memory_order_acquire) != PendingResponse::kAnswered) {
+      w.suspended.insert(pending);
       co_await AwaitResponse(pending, live, asio::use_awaitable);
+      w.suspended.erase(pending);
     }
 
     keep_alive = keep_alive && !draining.load(std::memory_order_relaxed);
@@ -469,8 +482,14 @@ void Server::Stop(std::chrono::milliseconds grace) {
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  // Requests still waiting for their handler will never be answered: end
+  // their coroutines now, while the I/O contexts they belong to still exist.
   std::lock_guard lock(impl_->live->mu);
   impl_->live->stopped = true;
+  for (auto& w : impl_->workers) {
+    for (const auto& pending : w->suspended) pending->resume = nullptr;
+    w->suspended.clear();
+  }
 }
 
 }  // namespace eventlake::http

@@ -131,6 +131,23 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+Status FaultInjectionFileSystem::RemoveAll(const std::string& dir) {
+  std::lock_guard lock(mu_);
+  if (fail_writes_ || crashed_) return Status::IoError("injected remove failure");
+  const std::string prefix = dir + "/";
+  for (auto it = files_.begin(); it != files_.end();) {
+    it = it->first.compare(0, prefix.size(), prefix) == 0 ? files_.erase(it) : std::next(it);
+  }
+  for (auto it = durable_files_.begin(); it != durable_files_.end();) {
+    // Directory removal is modelled as durable at once, like creation.
+    it = it->first.compare(0, prefix.size(), prefix) == 0 ? durable_files_.erase(it) : std::next(it);
+  }
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    it = (*it == dir || it->compare(0, prefix.size(), prefix) == 0) ? dirs_.erase(it) : std::next(it);
+  }
+  return Status::Ok();
+}
+
 bool FaultInjectionFileSystem::Exists(const std::string& path) {
   std::lock_guard lock(mu_);
   return files_.count(path) > 0 || dirs_.count(path) > 0;

@@ -27,6 +27,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status CreateDirs(const std::string& dir) override;
   Status Remove(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
+  Status RemoveAll(const std::string& dir) override;
   bool Exists(const std::string& path) override;
 
   // Loses everything not durable, and refuses changes until Restart().

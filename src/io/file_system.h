@@ -49,6 +49,8 @@ class FileSystem {
   // Durable after SyncDir() of its directory.
   virtual Status Remove(const std::string& path) = 0;
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Removes a directory and everything in it (durable after SyncDir of its parent).
+  virtual Status RemoveAll(const std::string& dir) = 0;
   virtual bool Exists(const std::string& path) = 0;
 };
 

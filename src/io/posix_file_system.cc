@@ -124,6 +124,13 @@ class Posix final : public FileSystem {
     return Status::Ok();
   }
 
+  Status RemoveAll(const std::string& dir) override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return Status::IoError("remove " + dir + ": " + ec.message());
+    return Status::Ok();
+  }
+
   bool Exists(const std::string& path) override {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;

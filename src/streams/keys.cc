@@ -1,0 +1,70 @@
+#include "streams/keys.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace eventlake::streams {
+
+std::string HashKeyToString(HashKey key) {
+  if (key == 0) return "0";
+  std::string out;
+  while (key > 0) {
+    out.push_back(static_cast<char>('0' + static_cast<int>(key % 10)));
+    key /= 10;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::optional<HashKey> ParseHashKey(std::string_view text) {
+  if (text.empty() || text.size() > 39 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  HashKey v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    HashKey digit = static_cast<HashKey>(c - '0');
+    if (v > (kMaxHashKey - digit) / 10) return std::nullopt;  // past 2^128-1
+    v = v * 10 + digit;
+  }
+  return v;
+}
+
+std::string FormatSequenceNumber(const SequenceParts& p) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "49%012lld%010u%020llu000000000000", static_cast<long long>(p.stream_created_s),
+                p.shard_index, static_cast<unsigned long long>(p.position));
+  return buf;
+}
+
+std::optional<SequenceParts> ParseSequenceNumber(std::string_view t) {
+  if (t.size() != 56 || t.substr(0, 2) != "49" || t.substr(44) != "000000000000") return std::nullopt;
+  if (!std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  SequenceParts p;
+  p.stream_created_s = std::stoll(std::string(t.substr(2, 12)));
+  unsigned long long shard = std::stoull(std::string(t.substr(14, 10)));
+  if (shard > UINT32_MAX) return std::nullopt;
+  p.shard_index = static_cast<uint32_t>(shard);
+  p.position = std::stoull(std::string(t.substr(24, 20)));
+  return p;
+}
+
+std::string ShardIdOf(uint32_t index) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "shardId-%012u", index);
+  return buf;
+}
+
+std::optional<uint32_t> ParseShardId(std::string_view id) {
+  // AWS also accepts the bare number and any "prefix-number" form.
+  size_t dash = id.rfind('-');
+  std::string_view digits = dash == std::string_view::npos ? id : id.substr(dash + 1);
+  if (digits.empty() || digits.size() > 12) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > INT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace eventlake::streams

@@ -1,0 +1,918 @@
+#include "streams/stream_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "common/ids.h"
+
+namespace eventlake::streams {
+namespace {
+
+constexpr int kAccountShardLimit = 500;
+constexpr int kOnDemandStreamLimit = 50;
+constexpr int kOnDemandInitialShards = 4;
+constexpr uint8_t kFlagKms = 1;  // first byte of a log entry's key
+
+std::string Arn(const StreamStoreOptions& o, const std::string& name) {
+  return "arn:aws:kinesis:" + o.region + ":" + o.account_id + ":stream/" + name;
+}
+
+std::string NewStreamId() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id;
+  for (int i = 0; i < 23; ++i) id.push_back(i == 20 ? '-' : kAlphabet[FastRandom64() % 36]);
+  return id;
+}
+
+std::string JoinComma(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t c = s.find(',', start);
+    if (c == std::string::npos) c = s.size();
+    if (c > start) out.push_back(s.substr(start, c - start));
+    start = c + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* StreamStatusName(StreamStatus s) {
+  switch (s) {
+    case StreamStatus::kCreating: return "CREATING";
+    case StreamStatus::kActive: return "ACTIVE";
+    case StreamStatus::kUpdating: return "UPDATING";
+    case StreamStatus::kDeleting: return "DELETING";
+  }
+  return "ACTIVE";
+}
+
+const char* StreamModeName(StreamMode m) { return m == StreamMode::kOnDemand ? "ON_DEMAND" : "PROVISIONED"; }
+
+std::vector<meta::Migration> StreamStore::Migrations() {
+  return {{200, "streams: kinesis streams, shards, tags, consumers",
+           "CREATE TABLE kinesis_streams("
+           "  name TEXT PRIMARY KEY, stream_id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL,"
+           "  mode TEXT NOT NULL, retention_hours INTEGER NOT NULL, encryption_type TEXT NOT NULL,"
+           "  key_id TEXT NOT NULL DEFAULT '', max_record_kib INTEGER NOT NULL,"
+           "  shard_level_metrics TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL);"
+           "CREATE TABLE kinesis_shards("
+           "  stream_id TEXT NOT NULL, shard_index INTEGER NOT NULL, parent TEXT NOT NULL DEFAULT '',"
+           "  adjacent_parent TEXT NOT NULL DEFAULT '', start_hash TEXT NOT NULL, end_hash TEXT NOT NULL,"
+           "  created_ms INTEGER NOT NULL, end_position INTEGER, PRIMARY KEY(stream_id, shard_index));"
+           "CREATE TABLE kinesis_tags(stream_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+           "  PRIMARY KEY(stream_id, key));"
+           "CREATE TABLE kinesis_consumers(stream_id TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+           "  PRIMARY KEY(stream_id, name));"}};
+}
+
+StreamStore::StreamStore(meta::Store& meta, io::FileSystem& fs, const Clock& clock, StreamStoreOptions options)
+    : meta_(meta), fs_(fs), clock_(clock), options_(std::move(options)), commits_(std::max(1, options_.commit_threads)) {}
+
+Result<std::unique_ptr<StreamStore>> StreamStore::Open(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
+                                                       StreamStoreOptions options) {
+  std::unique_ptr<StreamStore> store(new StreamStore(meta, fs, clock, std::move(options)));
+  EL_RETURN_IF_ERROR(store->Load());
+  store->retention_thread_ = std::thread([s = store.get()] { s->RetentionLoop(); });
+  return store;
+}
+
+StreamStore::~StreamStore() { Stop(); }
+
+void StreamStore::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stop_cv_.notify_all();
+  }
+  if (retention_thread_.joinable()) retention_thread_.join();
+  {
+    std::unique_lock lock(mu_);
+    for (auto& [name, s] : streams_) {
+      for (auto& sh : s->shards) sh.log->Close();
+    }
+  }
+  commits_.Stop();
+}
+
+void StreamStore::RetentionLoop() {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, options_.retention_interval, [&] { return stopping_; })) {
+    lock.unlock();
+    Status s = ApplyRetention();
+    if (!s.ok()) spdlog::warn("stream retention: {}", s.ToString());
+    lock.lock();
+  }
+}
+
+int64_t StreamStore::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
+}
+
+StreamStatus StreamStore::StatusOf(const Stream& s) const {
+  const int64_t now = NowMs();
+  if (now < s.info.created_ms + options_.create_delay.count()) return StreamStatus::kCreating;
+  if (now < s.updated_ms + options_.update_delay.count()) return StreamStatus::kUpdating;
+  return StreamStatus::kActive;
+}
+
+std::string StreamStore::StreamDir(const std::string& id) const { return options_.data_dir + "/streams/" + id; }
+
+Result<std::shared_ptr<log::Log>> StreamStore::OpenLog(const std::string& stream_id, uint32_t index) {
+  log::LogOptions lo = options_.log_options;
+  lo.run_commit = [this](std::function<void()> commit) { commits_.Post(std::move(commit)); };
+  log::RecoveryReport report;
+  EL_ASSIGN_OR_RETURN(auto log, log::Log::Open(fs_, StreamDir(stream_id) + "/" + std::to_string(index), std::move(lo),
+                                               clock_, &report));
+  return std::shared_ptr<log::Log>(std::move(log));
+}
+
+Status StreamStore::Load() {
+  EL_ASSIGN_OR_RETURN(auto rows, meta_.Query("SELECT name, stream_id, created_ms, mode, retention_hours, "
+                                             "encryption_type, key_id, max_record_kib, shard_level_metrics, "
+                                             "updated_ms FROM kinesis_streams", {}));
+  std::unique_lock lock(mu_);
+  for (const auto& r : rows) {
+    auto s = std::make_unique<Stream>();
+    StreamInfo& i = s->info;
+    i.name = meta::AsText(r[0]);
+    i.id = meta::AsText(r[1]);
+    i.arn = Arn(options_, i.name);
+    i.created_ms = meta::AsInt(r[2]);
+    i.mode = meta::AsText(r[3]) == "ON_DEMAND" ? StreamMode::kOnDemand : StreamMode::kProvisioned;
+    i.retention_hours = static_cast<int>(meta::AsInt(r[4]));
+    i.encryption_type = meta::AsText(r[5]);
+    i.key_id = meta::AsText(r[6]);
+    i.max_record_kib = static_cast<int>(meta::AsInt(r[7]));
+    i.shard_level_metrics = SplitComma(meta::AsText(r[8]));
+    s->updated_ms = meta::AsInt(r[9]);
+    EL_ASSIGN_OR_RETURN(auto shards, meta_.Query("SELECT shard_index, parent, adjacent_parent, start_hash, end_hash, "
+                                                 "created_ms, end_position FROM kinesis_shards WHERE stream_id = ? "
+                                                 "ORDER BY shard_index",
+                                                 {i.id}));
+    for (const auto& sr : shards) {
+      Shard sh;
+      sh.info.index = static_cast<uint32_t>(meta::AsInt(sr[0]));
+      sh.info.id = ShardIdOf(sh.info.index);
+      sh.info.parent = meta::AsText(sr[1]);
+      sh.info.adjacent_parent = meta::AsText(sr[2]);
+      sh.info.start = ParseHashKey(meta::AsText(sr[3])).value_or(0);
+      sh.info.end = ParseHashKey(meta::AsText(sr[4])).value_or(0);
+      sh.info.created_ms = meta::AsInt(sr[5]);
+      if (!std::holds_alternative<std::monostate>(sr[6])) sh.info.end_position = static_cast<uint64_t>(meta::AsInt(sr[6]));
+      EL_ASSIGN_OR_RETURN(sh.log, OpenLog(i.id, sh.info.index));
+      if (!sh.info.open()) sh.log->Close();
+      s->shards.push_back(std::move(sh));
+    }
+    EL_ASSIGN_OR_RETURN(auto tags, meta_.Query("SELECT key, value FROM kinesis_tags WHERE stream_id = ?", {i.id}));
+    for (const auto& t : tags) i.tags[meta::AsText(t[0])] = meta::AsText(t[1]);
+    EL_ASSIGN_OR_RETURN(auto consumers,
+                        meta_.Query("SELECT name, created_ms FROM kinesis_consumers WHERE stream_id = ? ORDER BY name",
+                                    {i.id}));
+    for (const auto& c : consumers) {
+      int64_t created = meta::AsInt(c[1]);
+      i.consumers.push_back({meta::AsText(c[0]),
+                             i.arn + "/consumer/" + meta::AsText(c[0]) + ":" + std::to_string(created / 1000),
+                             created});
+    }
+    streams_[i.name] = std::move(s);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> StreamStore::Resolve(std::string_view name, std::string_view arn, std::string_view id) const {
+  if (!arn.empty()) {
+    const std::string prefix = "arn:aws:kinesis:" + options_.region + ":" + options_.account_id + ":stream/";
+    if (arn.substr(0, prefix.size()) != prefix || arn.size() == prefix.size()) {
+      return Status::NotFound("Stream " + std::string(arn) + " under account " + options_.account_id + " not found.")
+          .WithType("ResourceNotFoundException");
+    }
+    return std::string(arn.substr(prefix.size()));
+  }
+  if (!name.empty()) return std::string(name);
+  if (!id.empty()) {
+    std::shared_lock lock(mu_);
+    for (const auto& [n, s] : streams_) {
+      if (s->info.id == id) return n;
+    }
+    return Status::NotFound("Stream with id " + std::string(id) + " under account " + options_.account_id +
+                            " not found.");
+  }
+  return Status::InvalidArgument("Either StreamName, StreamARN or StreamId must be provided.");
+}
+
+Result<StreamStore::Stream*> StreamStore::Find(const std::string& name) const {
+  auto it = streams_.find(name);
+  if (it == streams_.end()) {
+    return Status::NotFound("Stream " + name + " under account " + options_.account_id + " not found.");
+  }
+  return it->second.get();
+}
+
+Result<StreamStore::Stream*> StreamStore::FindActive(const std::string& name) const {
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) == StreamStatus::kCreating) {
+    return Status::NotFound("Stream " + name + " under account " + options_.account_id + " not found.");
+  }
+  return s;
+}
+
+Status StreamStore::PersistShard(meta::Transaction& txn, const std::string& stream_id, const ShardInfo& s) {
+  meta::Value end = s.end_position ? meta::Value(static_cast<int64_t>(*s.end_position)) : meta::Value();
+  return txn
+      .Execute("INSERT OR REPLACE INTO kinesis_shards(stream_id, shard_index, parent, adjacent_parent, start_hash, "
+               "end_hash, created_ms, end_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               {stream_id, int64_t{s.index}, s.parent, s.adjacent_parent, HashKeyToString(s.start),
+                HashKeyToString(s.end), s.created_ms, end})
+      .status();
+}
+
+Result<uint32_t> StreamStore::AddShard(Stream& s, HashKey start, HashKey end, const std::string& parent,
+                                       const std::string& adjacent, meta::Transaction& txn) {
+  Shard sh;
+  sh.info.index = static_cast<uint32_t>(s.shards.size());
+  sh.info.id = ShardIdOf(sh.info.index);
+  sh.info.parent = parent;
+  sh.info.adjacent_parent = adjacent;
+  sh.info.start = start;
+  sh.info.end = end;
+  sh.info.created_ms = NowMs();
+  EL_RETURN_IF_ERROR(PersistShard(txn, s.info.id, sh.info));
+  EL_ASSIGN_OR_RETURN(sh.log, OpenLog(s.info.id, sh.info.index));
+  s.shards.push_back(std::move(sh));
+  return s.shards.back().info.index;
+}
+
+Status StreamStore::CloseShard(Stream& s, Shard& shard, meta::Transaction& txn) {
+  shard.log->Close();  // waits for commits in flight; later appends are refused and re-routed
+  shard.info.end_position = shard.log->end_position();
+  return PersistShard(txn, s.info.id, shard.info);
+}
+
+Status StreamStore::CreateStream(const std::string& name, int shard_count, StreamMode mode,
+                                 const std::map<std::string, std::string>& tags, int max_record_kib) {
+  std::unique_lock lock(mu_);
+  if (streams_.count(name)) {
+    return Status::AlreadyExists("Stream " + name + " under account " + options_.account_id + " already exists.");
+  }
+  if (mode == StreamMode::kOnDemand) {
+    shard_count = kOnDemandInitialShards;
+    int on_demand = 0;
+    for (const auto& [n, st] : streams_) on_demand += st->info.mode == StreamMode::kOnDemand;
+    if (on_demand >= kOnDemandStreamLimit) {
+      return Status::ResourceExhausted("This request would exceed the on-demand stream count limit of " +
+                                       std::to_string(kOnDemandStreamLimit) + " for the account " +
+                                       options_.account_id + " in " + options_.region + ".")
+          .WithType("LimitExceededException");
+    }
+  }
+  int open = 0;
+  for (const auto& [n, st] : streams_) {
+    for (const auto& sh : st->shards) open += sh.info.open();
+  }
+  if (open + shard_count > kAccountShardLimit) {
+    return Status::ResourceExhausted("This request would exceed the shard limit for the account " + options_.account_id +
+                                     " in " + options_.region + ". Current limit of shards is " +
+                                     std::to_string(kAccountShardLimit) + " (" + std::to_string(open) +
+                                     " in use). Request a higher limit.")
+        .WithType("LimitExceededException");
+  }
+  auto s = std::make_unique<Stream>();
+  StreamInfo& i = s->info;
+  i.name = name;
+  i.id = NewStreamId();
+  i.arn = Arn(options_, name);
+  i.created_ms = NowMs();
+  i.mode = mode;
+  i.max_record_kib = max_record_kib;
+  i.tags = tags;
+  s->updated_ms = 0;
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO kinesis_streams(name, stream_id, created_ms, mode, retention_hours, "
+                                   "encryption_type, key_id, max_record_kib, shard_level_metrics, updated_ms) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, '', ?, '', 0)",
+                                   {name, i.id, i.created_ms, std::string(StreamModeName(mode)),
+                                    int64_t{i.retention_hours}, i.encryption_type, int64_t{max_record_kib}})
+                           .status());
+    for (const auto& [k, v] : tags) {
+      EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO kinesis_tags VALUES (?, ?, ?)", {i.id, k, v}).status());
+    }
+    const HashKey width = kMaxHashKey / static_cast<HashKey>(shard_count);
+    for (int n = 0; n < shard_count; ++n) {
+      HashKey start = width * static_cast<HashKey>(n);
+      HashKey end = n + 1 == shard_count ? kMaxHashKey : width * static_cast<HashKey>(n + 1) - 1;
+      EL_RETURN_IF_ERROR(AddShard(*s, start, end, "", "", txn).status());
+    }
+    return Status::Ok();
+  }));
+  streams_[name] = std::move(s);
+  return Status::Ok();
+}
+
+Status StreamStore::DeleteStream(const std::string& name, bool enforce_consumer_deletion) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (enforce_consumer_deletion && !s->info.consumers.empty()) {
+    return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
+                                      " has registered consumers. Deregister them, or set EnforceConsumerDeletion "
+                                      "to false.")
+        .WithType("ResourceInUseException");
+  }
+  const std::string id = s->info.id;
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    for (const char* table : {"kinesis_streams", "kinesis_shards", "kinesis_tags", "kinesis_consumers"}) {
+      EL_RETURN_IF_ERROR(
+          txn.Execute(std::string("DELETE FROM ") + table + " WHERE stream_id = ?", {id}).status());
+    }
+    return Status::Ok();
+  }));
+  for (auto& sh : s->shards) sh.log->Close();
+  streams_.erase(name);
+  Status removed = fs_.RemoveAll(StreamDir(id));
+  if (!removed.ok()) spdlog::warn("stream {}: removing its records: {}", name, removed.ToString());
+  return Status::Ok();
+}
+
+StreamInfo StreamStore::Snapshot(const Stream& s, bool with_shards) const {
+  StreamInfo out = s.info;
+  out.status = StatusOf(s);
+  if (with_shards) {
+    for (const auto& sh : s.shards) {
+      ShardInfo info = sh.info;
+      info.first_position = sh.log->start_position();
+      out.shards.push_back(std::move(info));
+    }
+  } else {
+    for (const auto& sh : s.shards) {
+      if (sh.info.open()) out.shards.push_back(sh.info);  // the open ones, for counts
+    }
+  }
+  return out;
+}
+
+Result<StreamInfo> StreamStore::Describe(const std::string& name) const {
+  std::shared_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  return Snapshot(*s, true);
+}
+
+std::vector<std::string> StreamStore::ListNames() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [n, s] : streams_) out.push_back(n);
+  return out;
+}
+
+std::vector<StreamInfo> StreamStore::ListSummaries() const {
+  std::shared_lock lock(mu_);
+  std::vector<StreamInfo> out;
+  for (const auto& [n, s] : streams_) out.push_back(Snapshot(*s, false));
+  return out;
+}
+
+Status StreamStore::SetRetention(const std::string& name, int hours, bool increase) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (hours < 24) {
+    return Status::InvalidArgument("Minimum allowed retention period is 24 hours. Requested retention period (" +
+                                   std::to_string(hours) + " hours) is too short.");
+  }
+  if (hours > 8760) {
+    return Status::InvalidArgument("Maximum allowed retention period is 8760 hours. Requested retention period (" +
+                                   std::to_string(hours) + " hours) is too long.");
+  }
+  if (increase && hours < s->info.retention_hours) {
+    return Status::InvalidArgument("Requested retention period (" + std::to_string(hours) + " hours) for stream " +
+                                   name + " can not be shorter than existing retention period (" +
+                                   std::to_string(s->info.retention_hours) +
+                                   " hours). Use DecreaseRetentionPeriod API.");
+  }
+  if (!increase && hours > s->info.retention_hours) {
+    return Status::InvalidArgument("Requested retention period (" + std::to_string(hours) + " hours) for stream " +
+                                   name + " can not be longer than existing retention period (" +
+                                   std::to_string(s->info.retention_hours) +
+                                   " hours). Use IncreaseRetentionPeriod API.");
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn.Execute("UPDATE kinesis_streams SET retention_hours = ? WHERE name = ?", {int64_t{hours}, name})
+        .status();
+  }));
+  s->info.retention_hours = hours;
+  return Status::Ok();
+}
+
+Status StreamStore::AddTags(const std::string& name, const std::map<std::string, std::string>& tags) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  std::map<std::string, std::string> merged = s->info.tags;
+  for (const auto& [k, v] : tags) merged[k] = v;
+  if (merged.size() > 50) {
+    return Status::ResourceExhausted("Failed to add tags to stream " + name + " under account " + options_.account_id +
+                                     " because a given stream cannot have more than 50 tags.")
+        .WithType("LimitExceededException");
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    for (const auto& [k, v] : tags) {
+      EL_RETURN_IF_ERROR(
+          txn.Execute("INSERT OR REPLACE INTO kinesis_tags VALUES (?, ?, ?)", {s->info.id, k, v}).status());
+    }
+    return Status::Ok();
+  }));
+  s->info.tags = std::move(merged);
+  return Status::Ok();
+}
+
+Status StreamStore::RemoveTags(const std::string& name, const std::vector<std::string>& keys) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    for (const auto& k : keys) {
+      EL_RETURN_IF_ERROR(
+          txn.Execute("DELETE FROM kinesis_tags WHERE stream_id = ? AND key = ?", {s->info.id, k}).status());
+    }
+    return Status::Ok();
+  }));
+  for (const auto& k : keys) s->info.tags.erase(k);
+  return Status::Ok();
+}
+
+Status StreamStore::SetEncryption(const std::string& name, const std::string& type, const std::string& key_id) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) {
+    return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
+                                      " not ACTIVE, instead in state " + StreamStatusName(StatusOf(*s)));
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn
+        .Execute("UPDATE kinesis_streams SET encryption_type = ?, key_id = ?, updated_ms = ? WHERE name = ?",
+                 {type, key_id, NowMs(), name})
+        .status();
+  }));
+  s->info.encryption_type = type;
+  s->info.key_id = key_id;
+  s->updated_ms = NowMs();
+  return Status::Ok();
+}
+
+Status StreamStore::SetMode(const std::string& name, StreamMode mode) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) {
+    return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
+                                      " not ACTIVE, instead in state " + StreamStatusName(StatusOf(*s)));
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn
+        .Execute("UPDATE kinesis_streams SET mode = ?, updated_ms = ? WHERE name = ?",
+                 {std::string(StreamModeName(mode)), NowMs(), name})
+        .status();
+  }));
+  s->info.mode = mode;
+  s->updated_ms = NowMs();
+  return Status::Ok();
+}
+
+Status StreamStore::SetShardLevelMetrics(const std::string& name, const std::vector<std::string>& metrics, bool enable,
+                                         std::vector<std::string>* before, std::vector<std::string>* after) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  static const std::vector<std::string> kAll = {"IncomingBytes",         "IncomingRecords",
+                                                "OutgoingBytes",         "OutgoingRecords",
+                                                "WriteProvisionedThroughputExceeded",
+                                                "ReadProvisionedThroughputExceeded",
+                                                "IteratorAgeMilliseconds"};
+  std::vector<std::string> wanted;
+  for (const auto& m : metrics) {
+    if (m == "ALL") {
+      wanted = kAll;
+      break;
+    }
+    wanted.push_back(m);
+  }
+  *before = s->info.shard_level_metrics;
+  std::vector<std::string> next;
+  for (const auto& m : kAll) {
+    bool had = std::find(before->begin(), before->end(), m) != before->end();
+    bool named = std::find(wanted.begin(), wanted.end(), m) != wanted.end();
+    if (enable ? (had || named) : (had && !named)) next.push_back(m);
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn.Execute("UPDATE kinesis_streams SET shard_level_metrics = ? WHERE name = ?", {JoinComma(next), name})
+        .status();
+  }));
+  s->info.shard_level_metrics = next;
+  *after = next;
+  return Status::Ok();
+}
+
+Status StreamStore::SetMaxRecordSize(const std::string& name, int kib) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn.Execute("UPDATE kinesis_streams SET max_record_kib = ? WHERE name = ?", {int64_t{kib}, name}).status();
+  }));
+  s->info.max_record_kib = kib;
+  return Status::Ok();
+}
+
+Status StreamStore::DoSplit(Stream& s, uint32_t index, HashKey new_start) {
+  Shard& parent = s.shards[index];
+  if (!(new_start > parent.info.start && new_start <= parent.info.end)) {
+    return Status::InvalidArgument("NewStartingHashKey " + HashKeyToString(new_start) + " used in SplitShard() on shard " +
+                                   parent.info.id + " in stream " + s.info.name + " under account " +
+                                   options_.account_id + " is not both greater than the shard's StartingHashKey " +
+                                   HashKeyToString(parent.info.start) +
+                                   " and less than or equal to the shard's EndingHashKey " +
+                                   HashKeyToString(parent.info.end) + ".");
+  }
+  const HashKey start = parent.info.start, end = parent.info.end;
+  const std::string parent_id = parent.info.id;
+  return meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[index], txn));
+    EL_RETURN_IF_ERROR(AddShard(s, start, new_start - 1, parent_id, "", txn).status());
+    return AddShard(s, new_start, end, parent_id, "", txn).status();
+  });
+}
+
+Status StreamStore::DoMerge(Stream& s, uint32_t a, uint32_t b) {
+  const ShardInfo& x = s.shards[a].info;
+  const ShardInfo& y = s.shards[b].info;
+  const bool adjacent = (x.end != kMaxHashKey && x.end + 1 == y.start) || (y.end != kMaxHashKey && y.end + 1 == x.start);
+  if (!adjacent) {
+    return Status::InvalidArgument("Shards " + x.id + " and " + y.id + " in stream " + s.info.name +
+                                   " under account " + options_.account_id +
+                                   " are not an adjacent pair of shards eligible for merging");
+  }
+  const HashKey start = std::min(x.start, y.start), end = std::max(x.end, y.end);
+  const std::string parent = x.id, adjacent_parent = y.id;
+  return meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[a], txn));
+    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[b], txn));
+    return AddShard(s, start, end, parent, adjacent_parent, txn).status();
+  });
+}
+
+namespace {
+
+Status NotActive(const std::string& name, const std::string& account, StreamStatus status) {
+  return Status::FailedPrecondition("Stream " + name + " under account " + account + " not ACTIVE, instead in state " +
+                                    StreamStatusName(status))
+      .WithType("ResourceInUseException");
+}
+
+}  // namespace
+
+Status StreamStore::SplitShard(const std::string& name, const std::string& shard_id, HashKey new_start) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  auto index = ParseShardId(shard_id);
+  if (!index || *index >= s->shards.size()) {
+    return Status::NotFound("Could not find shard " + shard_id + " in stream " + name + " under account " +
+                            options_.account_id + ".");
+  }
+  if (!s->shards[*index].info.open()) {
+    return Status::NotFound("Shard " + shard_id + " in stream " + name + " under account " + options_.account_id +
+                            " has already been merged or split, and thus is not eligible for merging or splitting.");
+  }
+  EL_RETURN_IF_ERROR(DoSplit(*s, *index, new_start));
+  s->updated_ms = NowMs();
+  return Status::Ok();
+}
+
+Status StreamStore::MergeShards(const std::string& name, const std::string& shard_id, const std::string& adjacent_id) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  auto a = ParseShardId(shard_id), b = ParseShardId(adjacent_id);
+  for (const auto& [idx, id] : {std::pair{a, shard_id}, std::pair{b, adjacent_id}}) {
+    if (!idx || *idx >= s->shards.size()) {
+      return Status::NotFound("Could not find shard " + id + " in stream " + name + " under account " +
+                              options_.account_id + ".");
+    }
+    if (!s->shards[*idx].info.open()) {
+      return Status::NotFound("Shard " + id + " in stream " + name + " under account " + options_.account_id +
+                              " has already been merged or split, and thus is not eligible for merging or splitting.");
+    }
+  }
+  EL_RETURN_IF_ERROR(DoMerge(*s, *a, *b));
+  s->updated_ms = NowMs();
+  return Status::Ok();
+}
+
+Result<int> StreamStore::UpdateShardCount(const std::string& name, int target) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  auto open_shards = [&] {
+    std::vector<uint32_t> out;
+    for (const auto& sh : s->shards) {
+      if (sh.info.open()) out.push_back(sh.info.index);
+    }
+    std::sort(out.begin(), out.end(), [&](uint32_t x, uint32_t y) { return s->shards[x].info.start < s->shards[y].info.start; });
+    return out;
+  };
+  const int before = static_cast<int>(open_shards().size());
+  if (target > 2 * before || target * 2 < before) {
+    return Status::InvalidArgument("UpdateShardCount cannot scale up over double or down below half your current "
+                                   "open shard count. Current open shard count: " +
+                                   std::to_string(before) + ", requested: " + std::to_string(target) + ".")
+        .WithType("ValidationException");
+  }
+  int open_total = 0;
+  for (const auto& [n, st] : streams_) {
+    for (const auto& sh : st->shards) open_total += sh.info.open();
+  }
+  if (open_total - before + target > kAccountShardLimit) {
+    return Status::ResourceExhausted("This request would exceed the shard limit for the account " +
+                                     options_.account_id + " in " + options_.region + ". Current limit of shards is " +
+                                     std::to_string(kAccountShardLimit) + ".")
+        .WithType("LimitExceededException");
+  }
+  for (;;) {
+    auto open = open_shards();
+    if (static_cast<int>(open.size()) == target) break;
+    if (static_cast<int>(open.size()) < target) {
+      // Split the widest open shard in the middle.
+      uint32_t widest = open[0];
+      for (uint32_t i : open) {
+        if (s->shards[i].info.end - s->shards[i].info.start > s->shards[widest].info.end - s->shards[widest].info.start) {
+          widest = i;
+        }
+      }
+      const ShardInfo& w = s->shards[widest].info;
+      EL_RETURN_IF_ERROR(DoSplit(*s, widest, w.start + (w.end - w.start) / 2 + 1));
+    } else {
+      // Merge the adjacent pair that is narrowest together.
+      size_t best = 0;
+      HashKey best_width = kMaxHashKey;
+      for (size_t k = 0; k + 1 < open.size(); ++k) {
+        HashKey width = s->shards[open[k + 1]].info.end - s->shards[open[k]].info.start;
+        if (width < best_width) {
+          best_width = width;
+          best = k;
+        }
+      }
+      EL_RETURN_IF_ERROR(DoMerge(*s, open[best], open[best + 1]));
+    }
+  }
+  s->updated_ms = NowMs();
+  return before;
+}
+
+Result<ConsumerInfo> StreamStore::RegisterConsumer(const std::string& name, const std::string& consumer) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  for (const auto& c : s->info.consumers) {
+    if (c.name == consumer) {
+      return Status::AlreadyExists("Consumer " + c.arn + " under account " + options_.account_id + " already exists.");
+    }
+  }
+  if (s->info.consumers.size() >= 20) {
+    return Status::ResourceExhausted("Consumer limit of 20 reached for stream " + s->info.arn + ".")
+        .WithType("LimitExceededException");
+  }
+  const int64_t now = NowMs();
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn.Execute("INSERT INTO kinesis_consumers VALUES (?, ?, ?)", {s->info.id, consumer, now}).status();
+  }));
+  ConsumerInfo c{consumer, s->info.arn + "/consumer/" + consumer + ":" + std::to_string(now / 1000), now};
+  s->info.consumers.push_back(c);
+  return c;
+}
+
+Status StreamStore::DeregisterConsumer(const std::string& name, const std::string& consumer) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  auto it = std::find_if(s->info.consumers.begin(), s->info.consumers.end(),
+                         [&](const ConsumerInfo& c) { return c.name == consumer; });
+  if (it == s->info.consumers.end()) {
+    return Status::NotFound("Consumer " + consumer + " under stream " + s->info.arn + " not found.");
+  }
+  EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
+    return txn.Execute("DELETE FROM kinesis_consumers WHERE stream_id = ? AND name = ?", {s->info.id, consumer})
+        .status();
+  }));
+  s->info.consumers.erase(it);
+  return Status::Ok();
+}
+
+std::string StreamStore::SequenceNumberOf(const StreamInfo& stream, uint32_t shard_index, uint64_t position) const {
+  return FormatSequenceNumber({stream.created_ms / 1000, shard_index, position});
+}
+
+void StreamStore::Put(const std::string& name, std::vector<PutInput> records, PutDone done) {
+  struct Batch {
+    std::vector<Result<PutOutput>> results;  // one writer per element
+    std::atomic<size_t> remaining;          // groups in flight, plus one while routing
+    PutDone done;
+    std::vector<PutInput> records;
+    std::atomic<int> attempts{0};
+    std::function<void(std::vector<size_t>)> route;  // captures the batch by raw pointer: no cycle
+    std::weak_ptr<Batch> self;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.assign(records.size(), Status::Internal("not written"));
+  batch->remaining = 1;  // released below, once every group is issued
+  batch->done = std::move(done);
+  batch->records = std::move(records);
+  batch->self = batch;
+
+  // Routes `indexes` of the batch to shards and appends them; records that
+  // meet a shard closed since routing are routed again.
+  Batch* b = batch.get();
+  batch->route = [this, name, b](std::vector<size_t> indexes) {
+    struct Group {
+      std::shared_ptr<log::Log> log;
+      uint32_t shard;
+      std::vector<size_t> items;
+    };
+    std::vector<Group> groups;
+    int64_t created_s = 0;
+    std::string encryption;
+    {
+      std::shared_lock lock(mu_);
+      auto found = FindActive(name);
+      if (!found.ok()) {
+        for (size_t i : indexes) b->results[i] = found.status();
+        return;
+      }
+      const Stream& s = **found;
+      created_s = s.info.created_ms / 1000;
+      encryption = s.info.encryption_type;
+      for (size_t i : indexes) {
+        const HashKey h = b->records[i].hash_key;
+        const Shard* target = nullptr;
+        for (const auto& sh : s.shards) {
+          if (sh.info.open() && h >= sh.info.start && h <= sh.info.end) {
+            target = &sh;
+            break;
+          }
+        }
+        if (!target) {
+          b->results[i] = Status::Internal("no open shard covers hash key " + HashKeyToString(h));
+          continue;
+        }
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.shard == target->info.index; });
+        if (g == groups.end()) {
+          groups.push_back({target->log, target->info.index, {}});
+          g = std::prev(groups.end());
+        }
+        g->items.push_back(i);
+      }
+    }
+    for (auto& g : groups) {
+      std::vector<log::Entry> entries;
+      entries.reserve(g.items.size());
+      for (size_t i : g.items) {
+        std::string key(1, static_cast<char>(encryption == "KMS" ? kFlagKms : 0));
+        key += b->records[i].partition_key;
+        entries.push_back({std::move(key), b->records[i].data});
+      }
+      b->remaining.fetch_add(1);
+      g.log->AppendAsync(std::move(entries), [batch = b->self.lock(), items = g.items, shard = g.shard, created_s,
+                                              encryption](Result<uint64_t> first) {
+        if (!first.ok() && first.status().code() == StatusCode::kCancelled && batch->attempts.fetch_add(1) < 8) {
+          // The shard closed (split or merged) after routing: route again.
+          batch->route(items);
+        } else {
+          for (size_t k = 0; k < items.size(); ++k) {
+            if (first.ok()) {
+              batch->results[items[k]] =
+                  PutOutput{shard, FormatSequenceNumber({created_s, shard, *first + k}), encryption};
+            } else {
+              batch->results[items[k]] = first.status();
+            }
+          }
+        }
+        if (batch->remaining.fetch_sub(1) == 1) batch->done(std::move(batch->results));
+      });
+    }
+  };
+  std::vector<size_t> all(batch->records.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  batch->route(std::move(all));
+  if (batch->remaining.fetch_sub(1) == 1) batch->done(std::move(batch->results));
+}
+
+Result<uint64_t> StreamStore::IteratorPosition(const std::string& name, uint32_t shard_index, IteratorType type,
+                                               const std::string& sequence_number, int64_t timestamp_ms) const {
+  std::shared_ptr<log::Log> log;
+  std::optional<uint64_t> end;
+  int64_t created_s = 0;
+  {
+    std::shared_lock lock(mu_);
+    EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
+    if (shard_index >= s->shards.size()) {
+      return Status::NotFound("Shard " + ShardIdOf(shard_index) + " in stream " + name + " under account " +
+                              options_.account_id + " does not exist");
+    }
+    log = s->shards[shard_index].log;
+    end = s->shards[shard_index].info.end_position;
+    created_s = s->info.created_ms / 1000;
+  }
+  switch (type) {
+    case IteratorType::kTrimHorizon: return log->start_position();
+    case IteratorType::kLatest: return end ? *end : log->end_position();
+    case IteratorType::kAtTimestamp: return log->PositionAtOrAfter(timestamp_ms);
+    case IteratorType::kAtSequenceNumber:
+    case IteratorType::kAfterSequenceNumber: {
+      auto parts = ParseSequenceNumber(sequence_number);
+      if (!parts) {
+        return Status::InvalidArgument("StartingSequenceNumber " + sequence_number + " used in GetShardIterator on shard " +
+                                       ShardIdOf(shard_index) + " in stream " + name + " under account " +
+                                       options_.account_id + " is invalid.");
+      }
+      if (parts->shard_index != shard_index) {
+        return Status::InvalidArgument("Invalid StartingSequenceNumber. It encodes " + ShardIdOf(parts->shard_index) +
+                                       ", while it was used in a call to a shard with " + ShardIdOf(shard_index));
+      }
+      if (parts->stream_created_s != created_s) {
+        return Status::InvalidArgument("StartingSequenceNumber " + sequence_number + " used in GetShardIterator on shard " +
+                                       ShardIdOf(shard_index) + " in stream " + name + " under account " +
+                                       options_.account_id + " is invalid because it did not come from this stream.");
+      }
+      uint64_t p = parts->position + (type == IteratorType::kAfterSequenceNumber ? 1 : 0);
+      return std::max(p, log->start_position());
+    }
+  }
+  return Status::Internal("unknown iterator type");
+}
+
+Result<ReadOutput> StreamStore::Read(const std::string& name, uint32_t shard_index, uint64_t position, size_t limit,
+                                     size_t max_bytes) const {
+  std::shared_ptr<log::Log> log;
+  std::optional<uint64_t> end;
+  std::vector<ShardInfo> children;
+  StreamInfo stream_info;
+  {
+    std::shared_lock lock(mu_);
+    EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
+    if (shard_index >= s->shards.size()) {
+      return Status::NotFound("Shard " + ShardIdOf(shard_index) + " in stream " + name + " under account " +
+                              options_.account_id + " does not exist");
+    }
+    const Shard& sh = s->shards[shard_index];
+    log = sh.log;
+    end = sh.info.end_position;
+    stream_info.created_ms = s->info.created_ms;
+    if (end) {
+      for (const auto& c : s->shards) {
+        if (c.info.parent == sh.info.id || c.info.adjacent_parent == sh.info.id) children.push_back(c.info);
+      }
+    }
+  }
+  ReadOutput out;
+  position = std::max(position, log->start_position());
+  EL_ASSIGN_OR_RETURN(auto recs, log->Read(position, limit, max_bytes));
+  if (end) {
+    while (!recs.empty() && recs.back().position >= *end) recs.pop_back();
+  }
+  out.records.reserve(recs.size());
+  for (auto& r : recs) {
+    ReadOutput::Item item;
+    item.sequence_number = SequenceNumberOf(stream_info, shard_index, r.position);
+    item.arrival_ms = r.timestamp_ms;
+    bool kms = !r.key.empty() && (static_cast<uint8_t>(r.key[0]) & kFlagKms);
+    item.partition_key = r.key.empty() ? std::string() : r.key.substr(1);
+    item.data = std::move(r.value);
+    item.encryption_type = kms ? "KMS" : "NONE";
+    out.records.push_back(std::move(item));
+  }
+  out.next_position = recs.empty() ? position : recs.back().position + 1;
+  const uint64_t tip = end ? *end : log->end_position();
+  if (out.next_position < tip && !recs.empty()) out.millis_behind_latest = std::max<int64_t>(0, NowMs() - recs.back().timestamp_ms);
+  if (end && out.next_position >= *end) {
+    out.shard_ended = true;
+    out.children = std::move(children);
+  }
+  return out;
+}
+
+Status StreamStore::ApplyRetention() {
+  std::vector<std::pair<std::shared_ptr<log::Log>, int>> logs;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [n, s] : streams_) {
+      for (const auto& sh : s->shards) logs.emplace_back(sh.log, s->info.retention_hours);
+    }
+  }
+  const int64_t now = NowMs();
+  for (auto& [log, hours] : logs) {
+    EL_RETURN_IF_ERROR(log->ApplyRetention(now - int64_t{hours} * 3600 * 1000).status());
+  }
+  return Status::Ok();
+}
+
+}  // namespace eventlake::streams

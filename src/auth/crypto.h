@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,15 @@ Digest HmacSha256(std::string_view key, std::string_view data);
 inline std::string_view AsBytes(const Digest& d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};
 }
+
+using Md5Digest = std::array<uint8_t, 16>;
+Md5Digest Md5(std::string_view data);
+
+// Standard base64 with padding.
+std::string Base64Encode(std::string_view data);
+// Strict: the standard alphabet, length a multiple of 4, padding only at the
+// end. nullopt for anything else.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 // Compares without leaking, through timing, where the first difference is.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

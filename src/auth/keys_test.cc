@@ -64,3 +64,27 @@ TEST(KeyStoreTest, RootKeyIsReplacedAndPersisted) {
 
 }  // namespace
 }  // namespace eventlake::auth
+
+#include "auth/crypto.h"
+
+namespace eventlake::auth {
+namespace {
+
+TEST(CryptoTest, Base64IsStrictAndRoundTrips) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    EXPECT_EQ(*Base64Decode(Base64Encode(s)), s);
+  }
+  EXPECT_EQ(Base64Encode("hello"), "aGVsbG8=");
+  EXPECT_FALSE(Base64Decode("aGVsbG8").has_value());   // not a multiple of 4
+  EXPECT_FALSE(Base64Decode("aGV$bG8=").has_value());  // outside the alphabet
+  EXPECT_FALSE(Base64Decode("a=Vs").has_value());      // padding inside
+}
+
+TEST(CryptoTest, Md5OfAPartitionKey) {
+  auto d = Md5("");
+  EXPECT_EQ(d[0], 0xd4);
+  EXPECT_EQ(d[15], 0x7e);
+}
+
+}  // namespace
+}  // namespace eventlake::auth

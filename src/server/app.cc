@@ -11,15 +11,19 @@
 #include <regex>
 
 #include "api/front_door.h"
+#include "api/kinesis.h"
 #include "api/services.h"
 #include "auth/audit.h"
 #include "auth/authorizer.h"
+#include "auth/crypto.h"
 #include "auth/keys.h"
 #include "auth/sigv4.h"
 #include "common/clock.h"
 #include "http/server.h"
+#include "io/file_system.h"
 #include "io/files.h"
 #include "meta/store.h"
+#include "streams/stream_store.h"
 
 namespace eventlake::server {
 namespace {
@@ -36,6 +40,16 @@ void RaiseDescriptorLimit() {
     rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 1 << 20);
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+// A random secret kept in `path` (mode 0600), made on first use.
+Result<std::string> LoadOrCreateSecret(const std::string& path) {
+  auto existing = io::ReadWholeFile(path);
+  if (existing.ok() && existing->size() >= 32) return *existing;
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
+  std::string secret = auth::RandomString(64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+  EL_RETURN_IF_ERROR(io::WriteFileAtomically(path, secret, 0600));
+  return secret;
 }
 
 }  // namespace
@@ -67,6 +81,9 @@ Status ValidateConfig(const Config& c) {
   if (c.threads < 0 || c.threads > 256) return Status::InvalidArgument("--threads must be 0..256");
   if (c.idle_timeout_seconds < 1) return Status::InvalidArgument("--idle-timeout must be at least 1 second");
   if (c.shutdown_grace_seconds < 0) return Status::InvalidArgument("--shutdown-grace must not be negative");
+  if (c.durability != "sync" && c.durability != "none") {
+    return Status::InvalidArgument("--durability must be sync or none, got '" + c.durability + "'");
+  }
   std::string host;
   uint16_t port;
   return ParseListen(c.listen, &host, &port);
@@ -98,6 +115,7 @@ int Serve(const Config& config) {
   auto store = meta::OpenSqliteStore(dir + "/meta.db");
   if (!store.ok()) return Fail(store.status(), "control-plane store");
   std::vector<meta::Migration> migrations = auth::KeyStore::Migrations();
+  for (auto& m : streams::StreamStore::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
   // auth: keys, the root identity, the audit trail.
@@ -115,12 +133,25 @@ int Serve(const Config& config) {
   auth::Verifier verifier(**keys, clock);
   auth::Authorizer authorizer;
 
+  // streams: Kinesis streams over the record log.
+  streams::StreamStoreOptions stream_opts;
+  stream_opts.data_dir = dir;
+  stream_opts.region = config.region;
+  stream_opts.account_id = config.account_id;
+  stream_opts.log_options.durability = config.durability == "none" ? log::Durability::kNone : log::Durability::kSync;
+  auto stream_store = streams::StreamStore::Open(**store, io::PosixFileSystem(), clock, stream_opts);
+  if (!stream_store.ok()) return Fail(stream_store.status(), "streams");
+  auto iterator_key = LoadOrCreateSecret(dir + "/iterator.key");
+  if (!iterator_key.ok()) return Fail(iterator_key.status(), "iterator key");
+  api::KinesisApi kinesis(**stream_store, clock, *iterator_key);
+
   // api + http: the front door.
   api::FrontDoorOptions fd_opts;
   fd_opts.server = {config.region, config.account_id, EL_VERSION};
   fd_opts.verify_signatures = config.verify_signatures;
   api::FrontDoor front_door(fd_opts, verifier, authorizer, **audit, clock);
   for (auto& svc : api::AwsJsonServices()) front_door.AddJsonService(std::move(svc));
+  front_door.AddJsonService(kinesis.Service());
 
   http::ServerOptions http_opts;
   http_opts.address = host;
@@ -135,7 +166,7 @@ int Serve(const Config& config) {
     return Fail(s, "endpoint file");
   }
   (*http_server)->Start();
-  front_door.SetReady({"meta", "auth", "api", "http"});
+  front_door.SetReady({"meta", "auth", "streams", "api", "http"});
 
   const auto startup_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
@@ -173,6 +204,7 @@ int Serve(const Config& config) {
   // Stop in reverse start order.
   front_door.SetStopping();
   (*http_server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  (*stream_store)->Stop();
   (*audit)->Stop();
   std::error_code ec;
   std::filesystem::remove(dir + "/endpoint", ec);

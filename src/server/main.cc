@@ -90,6 +90,11 @@ int main(int argc, char** argv) {
                     "A TOML file of these options, keys named as the flags (data-dir = \"...\"); flags and "
                     "EVENTLAKE_* variables override it")
       ->envname("EVENTLAKE_CONFIG");
+  serve->add_option("--durability", config.durability,
+                    "sync: acknowledge records after fdatasync (default); none: leave flushing to the OS (faster, "
+                    "loses the last records in a power failure)")
+      ->envname("EVENTLAKE_DURABILITY")
+      ->capture_default_str();
   serve->add_option("--idle-timeout", config.idle_timeout_seconds,
                     "Seconds a keep-alive connection may sit idle (or take to send its headers)")
       ->envname("EVENTLAKE_IDLE_TIMEOUT")

@@ -1,0 +1,1045 @@
+#include "api/kinesis.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <regex>
+
+#include "auth/crypto.h"
+#include "common/strings.h"
+
+namespace eventlake::api {
+namespace {
+
+using nlohmann::json;
+using streams::HashKey;
+
+constexpr int64_t kIteratorTtlMs = 300'000;
+constexpr size_t kMaxGetRecordsBytes = 10 << 20;
+constexpr size_t kMaxPutRecordsBytes = 5 << 20;
+
+Status Serialization(std::string msg) { return Status::InvalidArgument(std::move(msg)).WithType("SerializationException"); }
+
+// Reads and validates the members of a request, collecting constraint
+// failures into one ValidationException as AWS does.
+class Input {
+ public:
+  explicit Input(const json& body) : body_(body) {}
+
+  // A string member; nullopt when absent. A wrong type is a SerializationException.
+  std::optional<std::string> Str(const char* member, const char* field, bool required, size_t min_len = 0,
+                                 size_t max_len = SIZE_MAX, const char* pattern = nullptr) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) {
+      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
+      return std::nullopt;
+    }
+    if (!it->is_string()) {
+      type_error_ = std::string(it->type_name()) + " can not be converted to a String (member " + member + ")";
+      return std::nullopt;
+    }
+    std::string v = it->get<std::string>();
+    if (v.size() < min_len) {
+      Fail("Value '" + v + "' at '" + field + "' failed to satisfy constraint: Member must have length greater than or equal to " +
+           std::to_string(min_len));
+    } else if (v.size() > max_len) {
+      Fail("Value '" + v.substr(0, 64) + "' at '" + field +
+           "' failed to satisfy constraint: Member must have length less than or equal to " + std::to_string(max_len));
+    } else if (pattern && !std::regex_match(v, std::regex(pattern))) {
+      Fail("Value '" + v + "' at '" + field + "' failed to satisfy constraint: Member must satisfy regular expression pattern: " +
+           pattern);
+    }
+    return v;
+  }
+
+  std::optional<int64_t> Int(const char* member, const char* field, bool required, int64_t min, int64_t max) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) {
+      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
+      return std::nullopt;
+    }
+    if (!it->is_number_integer()) {
+      type_error_ = std::string(it->type_name()) + " can not be converted to an Integer (member " + member + ")";
+      return std::nullopt;
+    }
+    int64_t v = it->get<int64_t>();
+    if (v < min) {
+      Fail("Value '" + std::to_string(v) + "' at '" + field +
+           "' failed to satisfy constraint: Member must have value greater than or equal to " + std::to_string(min));
+    } else if (v > max) {
+      Fail("Value '" + std::to_string(v) + "' at '" + field +
+           "' failed to satisfy constraint: Member must have value less than or equal to " + std::to_string(max));
+    }
+    return v;
+  }
+
+  std::optional<bool> Bool(const char* member) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) return std::nullopt;
+    if (!it->is_boolean()) {
+      type_error_ = std::string(it->type_name()) + " can not be converted to a Boolean (member " + member + ")";
+      return std::nullopt;
+    }
+    return it->get<bool>();
+  }
+
+  // Epoch seconds (integer or fractional) to milliseconds.
+  std::optional<int64_t> TimestampMs(const char* member) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number()) {
+      type_error_ = std::string(it->type_name()) + " can not be converted to a Timestamp (member " + member + ")";
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(std::llround(it->get<double>() * 1000.0));
+  }
+
+  const json* Member(const char* member, json::value_t type) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) return nullptr;
+    if (it->type() != type) {
+      type_error_ = std::string("unexpected ") + it->type_name() + " for member " + member;
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  void Fail(std::string message) { errors_.push_back(std::move(message)); }
+
+  // SerializationException for a wrong type, ValidationException for broken constraints.
+  Status Check() const {
+    if (!type_error_.empty()) return Serialization(type_error_);
+    if (errors_.empty()) return Status::Ok();
+    std::string msg = std::to_string(errors_.size()) + " validation error" + (errors_.size() > 1 ? "s" : "") + " detected: ";
+    for (size_t i = 0; i < errors_.size(); ++i) msg += (i ? "; " : "") + errors_[i];
+    return Status::InvalidArgument(msg).WithType("ValidationException");
+  }
+
+ private:
+  const json& body_;
+  std::vector<std::string> errors_;
+  std::string type_error_;
+};
+
+constexpr const char* kStreamNamePattern = "[a-zA-Z0-9_.-]+";
+constexpr const char* kStreamArnPattern = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
+constexpr const char* kShardIdPattern = "[a-zA-Z0-9_.-]+";
+constexpr const char* kHashKeyPattern = "0|([1-9]\\d{0,38})";
+constexpr const char* kSequencePattern = "0|([1-9]\\d{0,128})";
+
+double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+json HashRange(const streams::ShardInfo& s) {
+  return {{"StartingHashKey", streams::HashKeyToString(s.start)}, {"EndingHashKey", streams::HashKeyToString(s.end)}};
+}
+
+json ShardJson(const streams::StreamStore& store, const streams::StreamInfo& st, const streams::ShardInfo& s) {
+  json j = {{"ShardId", s.id}, {"HashKeyRange", HashRange(s)}};
+  if (!s.parent.empty()) j["ParentShardId"] = s.parent;
+  if (!s.adjacent_parent.empty()) j["AdjacentParentShardId"] = s.adjacent_parent;
+  json range = {{"StartingSequenceNumber", store.SequenceNumberOf(st, s.index, s.first_position)}};
+  if (s.end_position) {
+    range["EndingSequenceNumber"] = store.SequenceNumberOf(st, s.index, *s.end_position == 0 ? 0 : *s.end_position - 1);
+  }
+  j["SequenceNumberRange"] = range;
+  return j;
+}
+
+json ModeJson(streams::StreamMode m) { return {{"StreamMode", streams::StreamModeName(m)}}; }
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Reads the body as a JSON object.
+Result<json> ParseBody(std::string_view body) {
+  if (body.empty()) return json::object();
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Serialization("Request body is not valid JSON");
+  if (!j.is_object()) return Serialization("Start of structure or map expected");
+  return j;
+}
+
+}  // namespace
+
+JsonService KinesisApi::Service() {
+  JsonService svc;
+  svc.target_prefix = "Kinesis_20131202";
+  svc.signing_name = "kinesis";
+  svc.max_body_bytes = 16 << 20;
+  svc.error_names = {{StatusCode::kInvalidArgument, "InvalidArgumentException"},
+                     {StatusCode::kFailedPrecondition, "ResourceInUseException"},
+                     {StatusCode::kResourceExhausted, "LimitExceededException"}};
+  const std::string account = store_.options().account_id;
+
+  // An operation over one stream: decode, resolve and authorize, then `run`.
+  using StreamOp = std::function<void(RequestContext&, Input&, const json&, const std::string& name, JsonReply)>;
+  auto stream_op = [this](const char* action, StreamOp run) -> JsonOperation {
+    return [this, action, run](RequestContext& ctx, std::string_view body, JsonReply reply) {
+      auto parsed = ParseBody(body);
+      if (!parsed.ok()) return reply(parsed.status());
+      Input in(*parsed);
+      auto name = in.Str("StreamName", "streamName", false, 1, 128, kStreamNamePattern);
+      auto arn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+      auto id = in.Str("StreamId", "streamId", false, 20, 24);
+      if (Status s = in.Check(); !s.ok()) return reply(s);
+      auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));
+      if (!resolved.ok()) return reply(resolved.status());
+      const std::string stream_arn = "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id +
+                                     ":stream/" + *resolved;
+      if (Status s = ctx.Authorize(std::string("kinesis:") + action, stream_arn); !s.ok()) return reply(s);
+      run(ctx, in, *parsed, *resolved, std::move(reply));
+    };
+  };
+  auto ok = [](JsonReply& reply) { reply(std::string("{}")); };
+
+  svc.operations["CreateStream"] = [this, ok](RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto name = in.Str("StreamName", "streamName", true, 1, 128, kStreamNamePattern);
+    auto shards = in.Int("ShardCount", "shardCount", false, 1, 100000);
+    auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", false, 1024, 10240);
+    streams::StreamMode mode = streams::StreamMode::kProvisioned;
+    if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
+      Input details(*d);
+      auto m = details.Str("StreamMode", "streamModeDetails.streamMode", true, 0, 64, "PROVISIONED|ON_DEMAND");
+      if (Status s = details.Check(); !s.ok()) return reply(s);
+      if (m == "ON_DEMAND") mode = streams::StreamMode::kOnDemand;
+    }
+    std::map<std::string, std::string> tags;
+    if (const json* t = in.Member("Tags", json::value_t::object)) {
+      for (auto it = t->begin(); it != t->end(); ++it) {
+        if (!it.value().is_string()) return reply(Serialization("Tag values must be strings"));
+        tags[it.key()] = it.value().get<std::string>();
+      }
+    }
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (mode == streams::StreamMode::kProvisioned && !shards) {
+      return reply(Status::InvalidArgument("ShardCount is required for a PROVISIONED stream."));
+    }
+    if (Status s = ctx.Authorize("kinesis:CreateStream", "arn:aws:kinesis:" + ctx.server().region + ":" +
+                                                             ctx.server().account_id + ":stream/" + *name);
+        !s.ok()) {
+      return reply(s);
+    }
+    Status s = store_.CreateStream(*name, static_cast<int>(shards.value_or(4)), mode, tags,
+                                   static_cast<int>(kib.value_or(1024)));
+    if (!s.ok()) return reply(s.code() == StatusCode::kAlreadyExists ? s.WithType("ResourceInUseException") : s);
+    ok(reply);
+  };
+
+  svc.operations["DeleteStream"] = stream_op("DeleteStream", [this, ok](RequestContext&, Input& in, const json&,
+                                                                         const std::string& name, JsonReply reply) {
+    bool enforce = in.Bool("EnforceConsumerDeletion").value_or(false);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    // AWS deletes consumers along with the stream unless told to refuse.
+    if (Status s = store_.DeleteStream(name, !enforce ? false : true); !s.ok()) return reply(s);
+    ok(reply);
+  });
+
+  auto describe_summary = [this](const streams::StreamInfo& st) {
+    int open = 0;
+    for (const auto& s : st.shards) open += s.open();
+    json j = {{"StreamName", st.name},
+              {"StreamARN", st.arn},
+              {"StreamId", st.id},
+              {"StreamStatus", streams::StreamStatusName(st.status)},
+              {"StreamModeDetails", ModeJson(st.mode)},
+              {"RetentionPeriodHours", st.retention_hours},
+              {"StreamCreationTimestamp", Seconds(st.created_ms)},
+              {"EnhancedMonitoring", json::array({{{"ShardLevelMetrics", st.shard_level_metrics}}})},
+              {"EncryptionType", st.encryption_type},
+              {"OpenShardCount", open},
+              {"ConsumerCount", st.consumers.size()},
+              {"MaxRecordSizeInKiB", st.max_record_kib}};
+    if (!st.key_id.empty()) j["KeyId"] = st.key_id;
+    return j;
+  };
+
+  svc.operations["DescribeStreamSummary"] = stream_op(
+      "DescribeStreamSummary", [this, describe_summary](RequestContext&, Input&, const json&, const std::string& name,
+                                                        JsonReply reply) {
+        auto st = store_.Describe(name);
+        if (!st.ok()) return reply(st.status());
+        reply(Dump({{"StreamDescriptionSummary", describe_summary(*st)}}));
+      });
+
+  svc.operations["DescribeStream"] = stream_op("DescribeStream", [this](RequestContext&, Input& in, const json&,
+                                                                         const std::string& name, JsonReply reply) {
+    auto limit = in.Int("Limit", "limit", false, 1, 10000);
+    auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto st = store_.Describe(name);
+    if (!st.ok()) return reply(st.status());
+    auto start_index = start ? streams::ParseShardId(*start) : std::nullopt;
+    json shards = json::array();
+    bool more = false;
+    for (const auto& sh : st->shards) {
+      if (start_index && sh.index <= *start_index) continue;
+      if (static_cast<int64_t>(shards.size()) >= limit.value_or(100)) {
+        more = true;
+        break;
+      }
+      shards.push_back(ShardJson(store_, *st, sh));
+    }
+    json d = {{"StreamName", st->name},
+              {"StreamARN", st->arn},
+              {"StreamStatus", streams::StreamStatusName(st->status)},
+              {"StreamModeDetails", ModeJson(st->mode)},
+              {"Shards", shards},
+              {"HasMoreShards", more},
+              {"RetentionPeriodHours", st->retention_hours},
+              {"StreamCreationTimestamp", Seconds(st->created_ms)},
+              {"EnhancedMonitoring", json::array({{{"ShardLevelMetrics", st->shard_level_metrics}}})},
+              {"EncryptionType", st->encryption_type}};
+    if (!st->key_id.empty()) d["KeyId"] = st->key_id;
+    reply(Dump({{"StreamDescription", d}}));
+  });
+
+  svc.operations["ListStreams"] = [this](RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto limit = in.Int("Limit", "limit", false, 1, 10000);
+    auto start = in.Str("ExclusiveStartStreamName", "exclusiveStartStreamName", false, 1, 128, kStreamNamePattern);
+    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = ctx.Authorize("kinesis:ListStreams", "*"); !s.ok()) return reply(s);
+    std::string after = start.value_or("");
+    if (token) {
+      auto decoded = auth::Base64Decode(*token);
+      if (!decoded || !StartsWith(*decoded, "streams:")) return reply(Status::InvalidArgument("Invalid NextToken."));
+      after = decoded->substr(8);
+    }
+    json names = json::array(), summaries = json::array();
+    bool more = false;
+    for (const auto& st : store_.ListSummaries()) {
+      if (!after.empty() && st.name <= after) continue;
+      if (static_cast<int64_t>(names.size()) >= limit.value_or(100)) {
+        more = true;
+        break;
+      }
+      names.push_back(st.name);
+      summaries.push_back({{"StreamName", st.name},
+                           {"StreamARN", st.arn},
+                           {"StreamStatus", streams::StreamStatusName(st.status)},
+                           {"StreamModeDetails", ModeJson(st.mode)},
+                           {"StreamCreationTimestamp", Seconds(st.created_ms)}});
+    }
+    json out = {{"StreamNames", names}, {"HasMoreStreams", more}, {"StreamSummaries", summaries}};
+    if (more) out["NextToken"] = auth::Base64Encode("streams:" + names.back().get<std::string>());
+    reply(Dump(out));
+  };
+
+  svc.operations["ListShards"] = [this](RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto name = in.Str("StreamName", "streamName", false, 1, 128, kStreamNamePattern);
+    auto arn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+    auto id = in.Str("StreamId", "streamId", false, 20, 24);
+    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+    auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
+    auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
+    in.TimestampMs("StreamCreationTimestamp");
+    std::string filter_type;
+    std::optional<std::string> filter_shard;
+    std::optional<int64_t> filter_ts;
+    if (const json* f = in.Member("ShardFilter", json::value_t::object)) {
+      Input fin(*f);
+      filter_type = fin.Str("Type", "shardFilter.type", true, 1, 64,
+                            "AFTER_SHARD_ID|AT_TRIM_HORIZON|FROM_TRIM_HORIZON|AT_LATEST|AT_TIMESTAMP|FROM_TIMESTAMP")
+                        .value_or("");
+      filter_shard = fin.Str("ShardId", "shardFilter.shardId", false, 1, 128, kShardIdPattern);
+      filter_ts = fin.TimestampMs("Timestamp");
+      if (Status s = fin.Check(); !s.ok()) return reply(s);
+    }
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    std::string stream;
+    uint32_t after_index = 0;
+    bool has_after = false;
+    if (token) {
+      if (name || arn || start) {
+        return reply(Status::InvalidArgument("NextToken and StreamName (or StreamARN, ExclusiveStartShardId) cannot "
+                                             "be provided together."));
+      }
+      auto decoded = auth::Base64Decode(*token);
+      size_t bar = decoded ? decoded->rfind('|') : std::string::npos;
+      if (!decoded || !StartsWith(*decoded, "shards:") || bar == std::string::npos) {
+        return reply(Status::InvalidArgument("Invalid ShardIterator.").WithType("InvalidArgumentException"));
+      }
+      stream = decoded->substr(7, bar - 7);
+      after_index = static_cast<uint32_t>(std::stoul(decoded->substr(bar + 1)));
+      has_after = true;
+    } else {
+      auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));
+      if (!resolved.ok()) return reply(resolved.status());
+      stream = *resolved;
+      if (start) {
+        auto idx = streams::ParseShardId(*start);
+        if (idx) {
+          after_index = *idx;
+          has_after = true;
+        }
+      }
+    }
+    if (Status s = ctx.Authorize("kinesis:ListShards", "arn:aws:kinesis:" + ctx.server().region + ":" +
+                                                           ctx.server().account_id + ":stream/" + stream);
+        !s.ok()) {
+      return reply(s);
+    }
+    auto st = store_.Describe(stream);
+    if (!st.ok()) return reply(st.status());
+    if (filter_type == "AFTER_SHARD_ID" && filter_shard) {
+      if (auto idx = streams::ParseShardId(*filter_shard)) {
+        after_index = has_after ? std::max(after_index, *idx) : *idx;
+        has_after = true;
+      }
+    }
+    // When a closed shard's children appeared: its end in time.
+    auto closed_at = [&](const streams::ShardInfo& s) -> std::optional<int64_t> {
+      for (const auto& c : st->shards) {
+        if (c.parent == s.id || c.adjacent_parent == s.id) return c.created_ms;
+      }
+      return std::nullopt;
+    };
+    json shards = json::array();
+    bool more = false;
+    const int64_t limit = max.value_or(1000);
+    for (const auto& sh : st->shards) {
+      if (has_after && sh.index <= after_index) continue;
+      bool keep = true;
+      if (filter_type == "AT_LATEST") keep = sh.open();
+      if (filter_type == "AT_TRIM_HORIZON") {
+        keep = sh.parent.empty() || std::none_of(st->shards.begin(), st->shards.end(), [&](const auto& p) {
+                 return p.id == sh.parent || p.id == sh.adjacent_parent;
+               });
+      }
+      if ((filter_type == "AT_TIMESTAMP" || filter_type == "FROM_TIMESTAMP") && filter_ts) {
+        auto closed = closed_at(sh);
+        bool open_at = sh.created_ms <= *filter_ts && (!closed || *closed > *filter_ts);
+        keep = filter_type == "AT_TIMESTAMP" ? open_at : (open_at || sh.created_ms > *filter_ts);
+      }
+      if (!keep) continue;
+      if (static_cast<int64_t>(shards.size()) >= limit) {
+        more = true;
+        break;
+      }
+      shards.push_back(ShardJson(store_, *st, sh));
+    }
+    json out = {{"Shards", shards}};
+    if (more) {
+      out["NextToken"] = auth::Base64Encode("shards:" + stream + "|" +
+                                            std::to_string(*streams::ParseShardId(shards.back()["ShardId"].get<std::string>())));
+    }
+    reply(Dump(out));
+  };
+
+  auto retention = [this, ok](bool increase) {
+    return [this, ok, increase](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+      auto hours = in.Int("RetentionPeriodHours", "retentionPeriodHours", true, 1, 8760);
+      if (Status s = in.Check(); !s.ok()) return reply(s);
+      if (Status s = store_.SetRetention(name, static_cast<int>(*hours), increase); !s.ok()) return reply(s);
+      ok(reply);
+    };
+  };
+  svc.operations["IncreaseStreamRetentionPeriod"] = stream_op("IncreaseStreamRetentionPeriod", retention(true));
+  svc.operations["DecreaseStreamRetentionPeriod"] = stream_op("DecreaseStreamRetentionPeriod", retention(false));
+
+  // Tags, first generation (on streams) and second (on any resource ARN).
+  auto read_tags = [](Input& in, const char* member, std::map<std::string, std::string>* out) {
+    if (const json* t = in.Member(member, json::value_t::object)) {
+      for (auto it = t->begin(); it != t->end(); ++it) {
+        if (!it.value().is_string()) {
+          in.Fail("Tag values must be strings");
+          continue;
+        }
+        if (it.key().empty() || it.key().size() > 128) in.Fail("Tag keys must have 1 to 128 characters");
+        if (it.value().get<std::string>().size() > 256) in.Fail("Tag values must have at most 256 characters");
+        (*out)[it.key()] = it.value().get<std::string>();
+      }
+    }
+  };
+  auto read_keys = [](Input& in, const char* member, std::vector<std::string>* out) {
+    if (const json* k = in.Member(member, json::value_t::array)) {
+      for (const auto& v : *k) {
+        if (v.is_string()) out->push_back(v.get<std::string>());
+      }
+    }
+  };
+  svc.operations["AddTagsToStream"] = stream_op("AddTagsToStream", [this, ok, read_tags](RequestContext&, Input& in,
+                                                                                          const json&, const std::string& name,
+                                                                                          JsonReply reply) {
+    std::map<std::string, std::string> tags;
+    read_tags(in, "Tags", &tags);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
+    ok(reply);
+  });
+  svc.operations["RemoveTagsFromStream"] = stream_op(
+      "RemoveTagsFromStream", [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name,
+                                                    JsonReply reply) {
+        std::vector<std::string> keys;
+        read_keys(in, "TagKeys", &keys);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["ListTagsForStream"] = stream_op("ListTagsForStream", [this](RequestContext&, Input& in, const json&,
+                                                                               const std::string& name, JsonReply reply) {
+    auto start = in.Str("ExclusiveStartTagKey", "exclusiveStartTagKey", false, 1, 128);
+    auto limit = in.Int("Limit", "limit", false, 1, 50);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto st = store_.Describe(name);
+    if (!st.ok()) return reply(st.status());
+    json tags = json::array();
+    bool more = false;
+    for (const auto& [k, v] : st->tags) {
+      if (start && k <= *start) continue;
+      if (static_cast<int64_t>(tags.size()) >= limit.value_or(50)) {
+        more = true;
+        break;
+      }
+      tags.push_back({{"Key", k}, {"Value", v}});
+    }
+    reply(Dump({{"Tags", tags}, {"HasMoreTags", more}}));
+  });
+  // The newer tagging actions name the resource by ARN in ResourceARN.
+  auto resource_op = [this](const char* action, StreamOp run) -> JsonOperation {
+    return [this, action, run](RequestContext& ctx, std::string_view body, JsonReply reply) {
+      auto parsed = ParseBody(body);
+      if (!parsed.ok()) return reply(parsed.status());
+      Input in(*parsed);
+      auto arn = in.Str("ResourceARN", "resourceARN", true, 1, 2048, kStreamArnPattern);
+      if (Status s = in.Check(); !s.ok()) return reply(s);
+      auto resolved = store_.Resolve("", *arn, "");
+      if (!resolved.ok()) return reply(resolved.status());
+      if (Status s = ctx.Authorize(std::string("kinesis:") + action, *arn); !s.ok()) return reply(s);
+      run(ctx, in, *parsed, *resolved, std::move(reply));
+    };
+  };
+  svc.operations["TagResource"] = resource_op("TagResource", [this, ok, read_tags](RequestContext&, Input& in,
+                                                                                   const json&, const std::string& name,
+                                                                                   JsonReply reply) {
+    std::map<std::string, std::string> tags;
+    read_tags(in, "Tags", &tags);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
+    ok(reply);
+  });
+  svc.operations["UntagResource"] = resource_op("UntagResource", [this, ok, read_keys](RequestContext&, Input& in,
+                                                                                       const json&, const std::string& name,
+                                                                                       JsonReply reply) {
+    std::vector<std::string> keys;
+    read_keys(in, "TagKeys", &keys);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
+    ok(reply);
+  });
+  svc.operations["ListTagsForResource"] = resource_op(
+      "ListTagsForResource", [this](RequestContext&, Input&, const json&, const std::string& name, JsonReply reply) {
+        auto st = store_.Describe(name);
+        if (!st.ok()) return reply(st.status());
+        json tags = json::array();
+        for (const auto& [k, v] : st->tags) tags.push_back({{"Key", k}, {"Value", v}});
+        reply(Dump({{"Tags", tags}}));
+      });
+
+  svc.operations["StartStreamEncryption"] = stream_op(
+      "StartStreamEncryption", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
+        auto key = in.Str("KeyId", "keyId", true, 1, 2048);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (*type != "KMS") return reply(Status::InvalidArgument("EncryptionType must be KMS to start encryption."));
+        if (Status s = store_.SetEncryption(name, "KMS", *key); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["StopStreamEncryption"] = stream_op(
+      "StopStreamEncryption", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
+        in.Str("KeyId", "keyId", true, 1, 2048);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        (void)type;
+        if (Status s = store_.SetEncryption(name, "NONE", ""); !s.ok()) return reply(s);
+        ok(reply);
+      });
+
+  svc.operations["DescribeLimits"] = [this](RequestContext& ctx, std::string_view, JsonReply reply) {
+    if (Status s = ctx.Authorize("kinesis:DescribeLimits", "*"); !s.ok()) return reply(s);
+    int open = 0, on_demand = 0;
+    for (const auto& st : store_.ListSummaries()) {
+      open += static_cast<int>(st.shards.size());
+      on_demand += st.mode == streams::StreamMode::kOnDemand;
+    }
+    reply(Dump({{"ShardLimit", 500},
+                {"OpenShardCount", open},
+                {"OnDemandStreamCount", on_demand},
+                {"OnDemandStreamCountLimit", 50}}));
+  };
+
+  svc.operations["UpdateStreamMode"] = [this, ok](RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+    std::optional<std::string> mode;
+    if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
+      Input din(*d);
+      mode = din.Str("StreamMode", "streamModeDetails.streamMode", true, 1, 64, "PROVISIONED|ON_DEMAND");
+      if (Status s = din.Check(); !s.ok()) return reply(s);
+    } else {
+      in.Fail("Value null at 'streamModeDetails' failed to satisfy constraint: Member must not be null");
+    }
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto name = store_.Resolve("", *arn, "");
+    if (!name.ok()) return reply(name.status());
+    if (Status s = ctx.Authorize("kinesis:UpdateStreamMode", *arn); !s.ok()) return reply(s);
+    Status s = store_.SetMode(*name, *mode == "ON_DEMAND" ? streams::StreamMode::kOnDemand : streams::StreamMode::kProvisioned);
+    if (!s.ok()) return reply(s);
+    ok(reply);
+  };
+
+  svc.operations["UpdateMaxRecordSize"] = stream_op(
+      "UpdateMaxRecordSize", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", true, 1024, 10240);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.SetMaxRecordSize(name, static_cast<int>(*kib)); !s.ok()) return reply(s);
+        ok(reply);
+      });
+
+  auto monitoring = [this](bool enable) {
+    return [this, enable](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+      std::vector<std::string> metrics;
+      if (const json* m = in.Member("ShardLevelMetrics", json::value_t::array)) {
+        for (const auto& v : *m) {
+          if (v.is_string()) metrics.push_back(v.get<std::string>());
+        }
+      } else {
+        in.Fail("Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null");
+      }
+      if (Status s = in.Check(); !s.ok()) return reply(s);
+      std::vector<std::string> before, after;
+      if (Status s = store_.SetShardLevelMetrics(name, metrics, enable, &before, &after); !s.ok()) return reply(s);
+      auto st = store_.Describe(name);
+      reply(Dump({{"StreamName", name},
+                  {"StreamARN", st.ok() ? st->arn : ""},
+                  {"CurrentShardLevelMetrics", before},
+                  {"DesiredShardLevelMetrics", after}}));
+    };
+  };
+  svc.operations["EnableEnhancedMonitoring"] = stream_op("EnableEnhancedMonitoring", monitoring(true));
+  svc.operations["DisableEnhancedMonitoring"] = stream_op("DisableEnhancedMonitoring", monitoring(false));
+
+  svc.operations["SplitShard"] = stream_op("SplitShard", [this, ok](RequestContext&, Input& in, const json&,
+                                                                     const std::string& name, JsonReply reply) {
+    auto shard = in.Str("ShardToSplit", "shardToSplit", true, 1, 128, kShardIdPattern);
+    auto key = in.Str("NewStartingHashKey", "newStartingHashKey", true, 1, 128, kHashKeyPattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto hash = streams::ParseHashKey(*key);
+    if (!hash) return reply(Status::InvalidArgument("NewStartingHashKey " + *key + " is out of range [0, 2^128-1]."));
+    if (Status s = store_.SplitShard(name, *shard, *hash); !s.ok()) return reply(s);
+    ok(reply);
+  });
+  svc.operations["MergeShards"] = stream_op("MergeShards", [this, ok](RequestContext&, Input& in, const json&,
+                                                                       const std::string& name, JsonReply reply) {
+    auto a = in.Str("ShardToMerge", "shardToMerge", true, 1, 128, kShardIdPattern);
+    auto b = in.Str("AdjacentShardToMerge", "adjacentShardToMerge", true, 1, 128, kShardIdPattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.MergeShards(name, *a, *b); !s.ok()) return reply(s);
+    ok(reply);
+  });
+  svc.operations["UpdateShardCount"] = stream_op("UpdateShardCount", [this](RequestContext&, Input& in, const json&,
+                                                                             const std::string& name, JsonReply reply) {
+    auto target = in.Int("TargetShardCount", "targetShardCount", true, 1, 100000);
+    auto scaling = in.Str("ScalingType", "scalingType", true, 1, 32, "UNIFORM_SCALING");
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    (void)scaling;
+    auto before = store_.UpdateShardCount(name, static_cast<int>(*target));
+    if (!before.ok()) return reply(before.status());
+    auto st = store_.Describe(name);
+    reply(Dump({{"StreamName", name},
+                {"CurrentShardCount", *before},
+                {"TargetShardCount", *target},
+                {"StreamARN", st.ok() ? st->arn : ""}}));
+  });
+
+  // Consumers.
+  auto consumer_json = [](const streams::ConsumerInfo& c, const std::string& stream_arn, bool with_stream) {
+    json j = {{"ConsumerName", c.name},
+              {"ConsumerARN", c.arn},
+              {"ConsumerStatus", "ACTIVE"},
+              {"ConsumerCreationTimestamp", Seconds(c.created_ms)}};
+    if (with_stream) j["StreamARN"] = stream_arn;
+    return j;
+  };
+  svc.operations["RegisterStreamConsumer"] = [this, consumer_json](RequestContext& ctx, std::string_view body,
+                                                                   JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+    auto consumer = in.Str("ConsumerName", "consumerName", true, 1, 128, kStreamNamePattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto name = store_.Resolve("", *arn, "");
+    if (!name.ok()) return reply(name.status());
+    if (Status s = ctx.Authorize("kinesis:RegisterStreamConsumer", *arn); !s.ok()) return reply(s);
+    auto c = store_.RegisterConsumer(*name, *consumer);
+    if (!c.ok()) {
+      return reply(c.status().code() == StatusCode::kAlreadyExists ? c.status().WithType("ResourceInUseException")
+                                                                    : c.status());
+    }
+    reply(Dump({{"Consumer", consumer_json(*c, *arn, false)}}));
+  };
+  // Finds a consumer by ConsumerARN, or StreamARN + ConsumerName.
+  auto find_consumer = [this](Input& in, std::string* stream_name, std::string* stream_arn,
+                              streams::ConsumerInfo* out) -> Status {
+    auto carn = in.Str("ConsumerARN", "consumerARN", false, 1, 2048);
+    auto sarn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+    auto cname = in.Str("ConsumerName", "consumerName", false, 1, 128, kStreamNamePattern);
+    EL_RETURN_IF_ERROR(in.Check());
+    std::string arn = sarn.value_or("");
+    if (carn) {
+      size_t p = carn->find("/consumer/");
+      if (p == std::string::npos) return Status::InvalidArgument("Invalid ConsumerARN " + *carn);
+      arn = carn->substr(0, p);
+    } else if (!sarn || !cname) {
+      return Status::InvalidArgument("Either ConsumerARN, or StreamARN and ConsumerName, must be provided.");
+    }
+    EL_ASSIGN_OR_RETURN(*stream_name, store_.Resolve("", arn, ""));
+    *stream_arn = arn;
+    EL_ASSIGN_OR_RETURN(auto st, store_.Describe(*stream_name));
+    for (const auto& c : st.consumers) {
+      if ((carn && c.arn == *carn) || (!carn && c.name == *cname)) {
+        *out = c;
+        return Status::Ok();
+      }
+    }
+    return Status::NotFound("Consumer " + (carn ? *carn : *cname) + " under stream " + arn + " not found.");
+  };
+  svc.operations["DescribeStreamConsumer"] = [this, find_consumer, consumer_json](RequestContext& ctx,
+                                                                                  std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    std::string name, arn;
+    streams::ConsumerInfo c;
+    if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
+    if (Status s = ctx.Authorize("kinesis:DescribeStreamConsumer", c.arn); !s.ok()) return reply(s);
+    reply(Dump({{"ConsumerDescription", consumer_json(c, arn, true)}}));
+  };
+  svc.operations["DeregisterStreamConsumer"] = [this, find_consumer, ok](RequestContext& ctx, std::string_view body,
+                                                                         JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    std::string name, arn;
+    streams::ConsumerInfo c;
+    if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
+    if (Status s = ctx.Authorize("kinesis:DeregisterStreamConsumer", c.arn); !s.ok()) return reply(s);
+    if (Status s = store_.DeregisterConsumer(name, c.name); !s.ok()) return reply(s);
+    ok(reply);
+  };
+  svc.operations["ListStreamConsumers"] = [this, consumer_json](RequestContext& ctx, std::string_view body,
+                                                                JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+    auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
+    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+    in.TimestampMs("StreamCreationTimestamp");
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto name = store_.Resolve("", *arn, "");
+    if (!name.ok()) return reply(name.status());
+    if (Status s = ctx.Authorize("kinesis:ListStreamConsumers", *arn); !s.ok()) return reply(s);
+    auto st = store_.Describe(*name);
+    if (!st.ok()) return reply(st.status());
+    std::string after;
+    if (token) {
+      auto d = auth::Base64Decode(*token);
+      if (!d || !StartsWith(*d, "consumers:")) return reply(Status::InvalidArgument("Invalid NextToken."));
+      after = d->substr(10);
+    }
+    json list = json::array();
+    std::string last;
+    bool more = false;
+    for (const auto& c : st->consumers) {
+      if (!after.empty() && c.name <= after) continue;
+      if (static_cast<int64_t>(list.size()) >= max.value_or(100)) {
+        more = true;
+        break;
+      }
+      list.push_back(consumer_json(c, *arn, false));
+      last = c.name;
+    }
+    json out = {{"Consumers", list}};
+    if (more) out["NextToken"] = auth::Base64Encode("consumers:" + last);
+    reply(Dump(out));
+  };
+
+  // Data plane.
+  struct PutItem {
+    std::string partition_key;
+    std::string data;
+    std::optional<std::string> explicit_hash_key;
+  };
+  // Decodes one record; validation failures go to `in`.
+  auto decode_record = [](Input& in, const std::string& prefix, PutItem* out) -> Status {
+    auto pk = in.Str("PartitionKey", (prefix + "partitionKey").c_str(), true, 1, 256);
+    auto data = in.Str("Data", (prefix + "data").c_str(), true, 0, SIZE_MAX);
+    auto ehk = in.Str("ExplicitHashKey", (prefix + "explicitHashKey").c_str(), false, 1, 128, kHashKeyPattern);
+    EL_RETURN_IF_ERROR(in.Check());
+    auto bytes = auth::Base64Decode(*data);
+    if (!bytes) return Serialization("Base64 decoding failed for the Data of " + (prefix.empty() ? std::string("the record") : prefix));
+    out->partition_key = std::move(*pk);
+    out->data = std::move(*bytes);
+    out->explicit_hash_key = std::move(ehk);
+    return Status::Ok();
+  };
+  // The routing key of a record, or InvalidArgumentException.
+  auto hash_key_of = [](const PutItem& item) -> Result<HashKey> {
+    if (item.explicit_hash_key) {
+      auto h = streams::ParseHashKey(*item.explicit_hash_key);
+      if (!h) {
+        return Status::InvalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+                                       "Specified value was " + *item.explicit_hash_key);
+      }
+      return *h;
+    }
+    auto md5 = auth::Md5(item.partition_key);
+    HashKey h = 0;
+    for (uint8_t b : md5) h = (h << 8) | b;
+    return h;
+  };
+
+  svc.operations["PutRecord"] = stream_op("PutRecord", [this, decode_record, hash_key_of](
+                                                          RequestContext&, Input& in, const json&,
+                                                          const std::string& name, JsonReply reply) {
+    PutItem item;
+    if (Status s = decode_record(in, "", &item); !s.ok()) return reply(s);
+    auto ordering = in.Str("SequenceNumberForOrdering", "sequenceNumberForOrdering", false, 1, 128, kSequencePattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto st = store_.Describe(name);
+    if (!st.ok()) return reply(st.status());
+    const size_t limit = static_cast<size_t>(st->max_record_kib) * 1024;
+    if (item.data.size() + item.partition_key.size() > limit) {
+      return reply(Status::InvalidArgument("1 validation error detected: Value at 'data' failed to satisfy "
+                                           "constraint: Member must have length less than or equal to " +
+                                           std::to_string(limit))
+                       .WithType("ValidationException"));
+    }
+    if (ordering && !streams::ParseSequenceNumber(*ordering)) {
+      return reply(Status::InvalidArgument("ExclusiveMinimumSequenceNumber " + *ordering + " used in PutRecord on stream " +
+                                           name + " under account " + st->arn.substr(st->arn.find(':', 20) + 1, 12) +
+                                           " is invalid."));
+    }
+    auto hash = hash_key_of(item);
+    if (!hash.ok()) return reply(hash.status());
+    store_.Put(name, {{*hash, std::move(item.partition_key), std::move(item.data)}},
+               [reply](std::vector<Result<streams::PutOutput>> results) {
+                 const auto& r = results.at(0);
+                 if (!r.ok()) return reply(r.status());
+                 reply(Dump({{"ShardId", streams::ShardIdOf(r->shard_index)},
+                             {"SequenceNumber", r->sequence_number},
+                             {"EncryptionType", r->encryption_type}}));
+               });
+  });
+
+  svc.operations["PutRecords"] = stream_op("PutRecords", [this, decode_record, hash_key_of](
+                                                            RequestContext&, Input& in, const json& body,
+                                                            const std::string& name, JsonReply reply) {
+    auto it = body.find("Records");
+    if (it == body.end() || it->is_null()) {
+      in.Fail("Value null at 'records' failed to satisfy constraint: Member must not be null");
+    } else if (!it->is_array()) {
+      return reply(Serialization("Records must be a list"));
+    } else if (it->empty()) {
+      in.Fail("Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    } else if (it->size() > 500) {
+      in.Fail("Value '[...]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500");
+    }
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto st = store_.Describe(name);
+    if (!st.ok()) return reply(st.status());
+    const size_t limit = static_cast<size_t>(st->max_record_kib) * 1024;
+    std::vector<streams::PutInput> inputs;
+    inputs.reserve(it->size());
+    size_t total = 0;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& r = (*it)[i];
+      if (!r.is_object()) return reply(Serialization("Each record must be a structure"));
+      Input rin(r);
+      PutItem item;
+      const std::string prefix = "records." + std::to_string(i + 1) + ".member.";
+      if (Status s = decode_record(rin, prefix, &item); !s.ok()) return reply(s);
+      if (item.data.size() + item.partition_key.size() > limit) {
+        return reply(Status::InvalidArgument("1 validation error detected: Value at '" + prefix +
+                                             "data' failed to satisfy constraint: Member must have length less than or "
+                                             "equal to " + std::to_string(limit))
+                         .WithType("ValidationException"));
+      }
+      total += item.data.size() + item.partition_key.size();
+      auto hash = hash_key_of(item);
+      if (!hash.ok()) return reply(hash.status());
+      inputs.push_back({*hash, std::move(item.partition_key), std::move(item.data)});
+    }
+    if (total > kMaxPutRecordsBytes) return reply(Status::InvalidArgument("Records size exceeds 5 MB limit"));
+    store_.Put(name, std::move(inputs), [reply](std::vector<Result<streams::PutOutput>> results) {
+      json records = json::array();
+      int failed = 0;
+      std::string encryption = "NONE";
+      for (const auto& r : results) {
+        if (r.ok()) {
+          records.push_back({{"SequenceNumber", r->sequence_number}, {"ShardId", streams::ShardIdOf(r->shard_index)}});
+          encryption = r->encryption_type;
+        } else {
+          ++failed;
+          // A record that cannot be written now is retryable: InternalFailure, as AWS reports it.
+          bool missing = r.status().code() == StatusCode::kNotFound;
+          if (missing && failed == static_cast<int>(results.size())) return reply(r.status());
+          records.push_back({{"ErrorCode", "InternalFailure"}, {"ErrorMessage", "Internal service failure."}});
+        }
+      }
+      reply(Dump({{"FailedRecordCount", failed}, {"Records", records}, {"EncryptionType", encryption}}));
+    });
+  });
+
+  // Shard iterators: base64 of [version 1][stream created ms][issued ms]
+  // [shard index][position][name], then 16 bytes of HMAC-SHA256 over them.
+  auto make_iterator = [this](const std::string& name, int64_t stream_created_ms, uint32_t shard, uint64_t position) {
+    std::string p(1, '\x01');
+    auto put = [&p](uint64_t v, int bytes) {
+      for (int i = 0; i < bytes; ++i) p.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    put(static_cast<uint64_t>(stream_created_ms), 8);
+    put(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count()), 8);
+    put(shard, 4);
+    put(position, 8);
+    p += name;
+    auto mac = auth::HmacSha256(iterator_key_, p);
+    p.append(reinterpret_cast<const char*>(mac.data()), 16);
+    return auth::Base64Encode(p);
+  };
+  struct Iterator {
+    std::string name;
+    int64_t stream_created_ms;
+    int64_t issued_ms;
+    uint32_t shard;
+    uint64_t position;
+  };
+  auto parse_iterator = [this](const std::string& token) -> Result<Iterator> {
+    const Status invalid = Status::InvalidArgument("Invalid ShardIterator.");
+    auto raw = auth::Base64Decode(token);
+    if (!raw || raw->size() < 1 + 28 + 1 + 16 || (*raw)[0] != '\x01') return invalid;
+    std::string_view body(raw->data(), raw->size() - 16);
+    auto mac = auth::HmacSha256(iterator_key_, body);
+    if (!auth::ConstantTimeEquals(std::string_view(reinterpret_cast<const char*>(mac.data()), 16),
+                                  std::string_view(*raw).substr(raw->size() - 16))) {
+      return invalid;
+    }
+    auto get = [&](size_t off, int bytes) {
+      uint64_t v = 0;
+      for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(body[off + i]);
+      return v;
+    };
+    Iterator it{std::string(body.substr(29)), static_cast<int64_t>(get(1, 8)), static_cast<int64_t>(get(9, 8)),
+                static_cast<uint32_t>(get(17, 4)), get(21, 8)};
+    return it;
+  };
+
+  svc.operations["GetShardIterator"] = stream_op("GetShardIterator", [this, make_iterator](
+                                                                         RequestContext&, Input& in, const json&,
+                                                                         const std::string& name, JsonReply reply) {
+    auto shard = in.Str("ShardId", "shardId", true, 1, 128, kShardIdPattern);
+    auto type = in.Str("ShardIteratorType", "shardIteratorType", true, 1, 64,
+                       "AT_SEQUENCE_NUMBER|AFTER_SEQUENCE_NUMBER|TRIM_HORIZON|LATEST|AT_TIMESTAMP");
+    auto seq = in.Str("StartingSequenceNumber", "startingSequenceNumber", false, 1, 128, kSequencePattern);
+    auto ts = in.TimestampMs("Timestamp");
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto st = store_.Describe(name);
+    if (!st.ok()) return reply(st.status());
+    auto index = streams::ParseShardId(*shard);
+    if (!index || *index >= st->shards.size()) {
+      return reply(Status::NotFound("Shard " + *shard + " in stream " + name + " under account " +
+                                    store_.options().account_id + " does not exist"));
+    }
+    const bool by_seq = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
+    if (by_seq != seq.has_value() && *type != "AT_TIMESTAMP") {
+      return reply(Status::InvalidArgument(
+          "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) "
+          "TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + *type + " and " +
+          (seq ? "also a" : "no") + " StartingSequenceNumber."));
+    }
+    if (*type == "AT_TIMESTAMP" && !ts) {
+      return reply(Status::InvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                                           "Current request has no timestamp parameter."));
+    }
+    streams::IteratorType t = *type == "AT_SEQUENCE_NUMBER"      ? streams::IteratorType::kAtSequenceNumber
+                              : *type == "AFTER_SEQUENCE_NUMBER" ? streams::IteratorType::kAfterSequenceNumber
+                              : *type == "TRIM_HORIZON"          ? streams::IteratorType::kTrimHorizon
+                              : *type == "LATEST"                ? streams::IteratorType::kLatest
+                                                                 : streams::IteratorType::kAtTimestamp;
+    auto position = store_.IteratorPosition(name, *index, t, seq.value_or(""), ts.value_or(0));
+    if (!position.ok()) return reply(position.status());
+    reply(Dump({{"ShardIterator", make_iterator(name, st->created_ms, *index, *position)}}));
+  });
+
+  svc.operations["GetRecords"] = [this, make_iterator, parse_iterator](RequestContext& ctx, std::string_view body,
+                                                                       JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    auto token = in.Str("ShardIterator", "shardIterator", true, 1, 512);
+    auto limit = in.Int("Limit", "limit", false, 1, 10000);
+    in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    auto it = parse_iterator(*token);
+    if (!it.ok()) return reply(it.status());
+    const std::string arn = "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id + ":stream/" + it->name;
+    if (Status s = ctx.Authorize("kinesis:GetRecords", arn); !s.ok()) return reply(s);
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
+    if (now - it->issued_ms > kIteratorTtlMs) {
+      return reply(Status::InvalidArgument("Iterator expired. The iterator was created at time " +
+                                           std::to_string(it->issued_ms) + " ms while right now it is " +
+                                           std::to_string(now) +
+                                           " ms which is further in the future than the tolerated delay of 300000 "
+                                           "milliseconds.")
+                       .WithType("ExpiredIteratorException"));
+    }
+    auto st = store_.Describe(it->name);
+    if (!st.ok() || st->created_ms != it->stream_created_ms) {
+      return reply(Status::NotFound("Shard " + streams::ShardIdOf(it->shard) + " in stream " + it->name +
+                                    " under account " + store_.options().account_id + " does not exist"));
+    }
+    auto out = store_.Read(it->name, it->shard, it->position, static_cast<size_t>(limit.value_or(10000)),
+                           kMaxGetRecordsBytes);
+    if (!out.ok()) return reply(out.status());
+    std::string body_out = "{\"Records\":[";
+    for (size_t i = 0; i < out->records.size(); ++i) {
+      const auto& r = out->records[i];
+      if (i) body_out += ',';
+      body_out += Dump({{"SequenceNumber", r.sequence_number},
+                        {"ApproximateArrivalTimestamp", Seconds(r.arrival_ms)},
+                        {"Data", auth::Base64Encode(r.data)},
+                        {"PartitionKey", r.partition_key},
+                        {"EncryptionType", r.encryption_type}});
+    }
+    body_out += "],\"MillisBehindLatest\":" + std::to_string(out->millis_behind_latest);
+    if (out->shard_ended) {
+      json children = json::array();
+      for (const auto& c : out->children) {
+        json parents = json::array({c.parent});
+        if (!c.adjacent_parent.empty()) parents.push_back(c.adjacent_parent);
+        children.push_back({{"ShardId", c.id}, {"ParentShards", parents}, {"HashKeyRange", HashRange(c)}});
+      }
+      body_out += ",\"ChildShards\":" + Dump(children);
+    } else {
+      body_out += ",\"NextShardIterator\":\"" + make_iterator(it->name, it->stream_created_ms, it->shard, out->next_position) + "\"";
+    }
+    body_out += "}";
+    reply(std::move(body_out));
+  };
+
+  return svc;
+}
+
+}  // namespace eventlake::api

@@ -22,7 +22,7 @@ std::string Arn(const StreamStoreOptions& o, const std::string& name) {
 std::string NewStreamId() {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string id;
-  for (int i = 0; i < 23; ++i) id.push_back(i == 20 ? '-' : kAlphabet[FastRandom64() % 36]);
+  for (int i = 0; i < 24; ++i) id.push_back(i == 20 ? '-' : kAlphabet[FastRandom64() % 36]);
   return id;
 }
 

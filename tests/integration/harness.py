@@ -141,6 +141,30 @@ class Server:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=region, aws_access_key_id=key,
                             aws_secret_access_key=secret, config=cfg)
 
+    def signed_raw(self, service, headers, body, method="POST", path="/"):
+        """Signs a raw request with botocore's own SigV4 signer and sends it.
+        Returns (status, headers, body bytes)."""
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+
+        host, port = self.host_port
+        req = botocore.awsrequest.AWSRequest(method=method, url=self.endpoint + path, data=body, headers=headers)
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), service, REGION).add_auth(req)
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.request(method, path, body=body, headers=dict(req.headers.items()))
+        resp = conn.getresponse()
+        out = resp.status, dict(resp.getheaders()), resp.read()
+        conn.close()
+        return out
+
+    def kinesis_raw(self, operation, payload):
+        """A raw Kinesis JSON call; returns (status, parsed body)."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        status, _, out = self.signed_raw("kinesis", {"Content-Type": "application/x-amz-json-1.1",
+                                                     "X-Amz-Target": "Kinesis_20131202." + operation}, body)
+        return status, json.loads(out or b"{}")
+
     def aws(self, *args, secret=SECRET_KEY, key=ACCESS_KEY, region=REGION, env=None):
         """Runs the AWS CLI v2 against this server; returns (exit code, stdout, stderr)."""
         e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

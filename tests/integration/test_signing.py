@@ -153,30 +153,16 @@ class SigningTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(status, 403)
         self.assertIn("<Message>Request has expired</Message>", body)
 
-    def _signed_raw(self, service, headers, body):
-        """Signs a raw POST / with botocore's own SigV4 signer and sends it."""
-        host, port = self.server.host_port
-        req = botocore.awsrequest.AWSRequest(method="POST", url=self.server.endpoint + "/", data=body,
-                                             headers=headers)
-        creds = botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY)
-        botocore.auth.SigV4Auth(creds, service, REGION).add_auth(req)
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-        conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
-        resp = conn.getresponse()
-        out = resp.status, dict(resp.getheaders()), resp.read()
-        conn.close()
-        return out
-
     def test_gzip_request_bodies_are_accepted(self):
         body = gzip.compress(b"Action=GetCallerIdentity&Version=2011-06-15")
-        status, headers, payload = self._signed_raw(
+        status, headers, payload = self.server.signed_raw(
             "sts", {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Content-Encoding": "gzip"},
             body)
         self.assertEqual(status, 200, payload)
         self.assertIn(b"<Arn>arn:aws:iam::000000000000:root</Arn>", payload)
 
     def test_json_errors_have_the_aws_shape(self):
-        status, headers, payload = self._signed_raw(
+        status, headers, payload = self.server.signed_raw(
             "kinesis", {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.Nope"}, b"{}")
         self.assertEqual(status, 400)
         self.assertEqual(json.loads(payload), {"__type": "UnknownOperationException", "message": ""})

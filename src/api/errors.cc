@@ -1,5 +1,7 @@
 #include "api/errors.h"
 
+#include "api/cbor.h"
+
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
@@ -138,7 +140,11 @@ HttpResponse RenderError(const WireError& error, Protocol protocol, std::string_
   switch (protocol) {
     case Protocol::kJson: {
       nlohmann::json body = {{"__type", error.code}, {"message", error.message}};
-      r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      if (content_type == kCborContentType) {
+        r.body = JsonToCbor(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), CborShape{}).value();
+      } else {
+        r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
       r.headers = {{"Content-Type", std::string(content_type)},
                    {"x-amzn-RequestId", std::string(request_id)},
                    {"x-amzn-ErrorType", error.code}};

@@ -261,6 +261,8 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
   ex->protocol = Protocol::kJson;
   std::string ct = AsciiLower(TrimWhitespace(ex->request.Header("content-type")));
   if (StartsWith(ct, kJson10)) ex->content_type = std::string(kJson10);
+  const bool cbor = StartsWith(ct, kCborContentType);
+  if (cbor) ex->content_type = std::string(kCborContentType);  // errors answer in CBOR too
 
   std::string_view op_name;
   const JsonService* svc = FindJsonService(ex->request, &op_name);
@@ -291,7 +293,12 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
     FinishError(*ex, {400, "UnknownOperationException", ""});
     return;
   }
-  if (!ct.empty() && !StartsWith(ct, kJson11) && !StartsWith(ct, kJson10) && !StartsWith(ct, "application/json")) {
+  if (cbor && !svc->cbor) {
+    FinishError(*ex, {400, "SerializationException", "This service does not accept CBOR; send application/x-amz-json-1.1"});
+    return;
+  }
+  if (!ct.empty() && !cbor && !StartsWith(ct, kJson11) && !StartsWith(ct, kJson10) &&
+      !StartsWith(ct, "application/json")) {
     FinishError(*ex, {400, "SerializationException",
                       "Unsupported Content-Type '" + ct.substr(0, 64) + "'; send application/x-amz-json-1.1"});
     return;
@@ -313,13 +320,30 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
     return;
   }
 
+  if (cbor) {
+    auto as_json = CborRequestToJson(ex->request.body, *svc->cbor);
+    if (!as_json.ok()) {
+      FailWith(*ex, as_json.status());
+      return;
+    }
+    ex->request.body = std::move(*as_json);
+  }
   const ErrorNames* names = &svc->error_names;
+  const CborShape* cbor_shape = cbor ? &*svc->cbor : nullptr;
   RequestContext& ctx = *ex->ctx;
   std::string_view body = ex->request.body;
-  (*op)(ctx, body, [this, ex, names](Result<std::string> result) {
+  (*op)(ctx, body, [this, ex, names, cbor_shape](Result<std::string> result) {
     if (!result.ok()) {
       FailWith(*ex, result.status(), *names);
       return;
+    }
+    if (cbor_shape) {
+      auto encoded = JsonToCbor(*result, *cbor_shape);
+      if (!encoded.ok()) {
+        FailWith(*ex, encoded.status());
+        return;
+      }
+      result = std::move(*encoded);
     }
     if (!ex->ctx->authorized()) {
       FailWith(*ex, Status::Internal("operation answered without authorizing " + ex->ctx->action()));

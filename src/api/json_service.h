@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "api/cbor.h"
 #include "api/context.h"
 #include "api/errors.h"
 
@@ -29,6 +31,8 @@ struct JsonService {
   std::unordered_map<std::string, JsonOperation> operations;
   ErrorNames error_names;                 // where this service names errors its own way
   size_t max_body_bytes = 16 << 20;       // the largest (decompressed) request body
+  // Set for services that also accept application/x-amz-cbor-1.1.
+  std::optional<CborShape> cbor;
 };
 
 }  // namespace eventlake::api

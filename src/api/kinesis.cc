@@ -168,6 +168,8 @@ JsonService KinesisApi::Service() {
   svc.error_names = {{StatusCode::kInvalidArgument, "InvalidArgumentException"},
                      {StatusCode::kFailedPrecondition, "ResourceInUseException"},
                      {StatusCode::kResourceExhausted, "LimitExceededException"}};
+  svc.cbor = CborShape{{"Data"},
+                       {"Timestamp", "StreamCreationTimestamp", "ApproximateArrivalTimestamp", "ConsumerCreationTimestamp"}};
   const std::string account = store_.options().account_id;
 
   // An operation over one stream: decode, resolve and authorize, then `run`.

@@ -9,6 +9,7 @@ import unittest
 
 from botocore.exceptions import ClientError
 
+import cbor_codec
 from harness import ServerTestCase, Server, wait_for
 
 
@@ -260,6 +261,39 @@ class KinesisTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(body["__type"], "SerializationException")
         status, body = raw("ListStreams", b"{not json")
         self.assertEqual(body["__type"], "SerializationException")
+
+    def cbor(self, operation, payload):
+        status, headers, body = self.server.signed_raw(
+            "kinesis", {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202." + operation},
+            cbor_codec.dumps(payload))
+        self.assertEqual(headers["Content-Type"], "application/x-amz-cbor-1.1")
+        return status, cbor_codec.loads(body)
+
+    def test_cbor_as_the_java_sdk_sends_it(self):
+        name = self.new_stream(1)
+        status, out = self.cbor("PutRecord", {"StreamName": name, "Data": b"\x00binary\xff", "PartitionKey": "pk"})
+        self.assertEqual(status, 200, out)
+        self.assertEqual(out["ShardId"], "shardId-000000000000")
+        status, out = self.cbor("PutRecords", {"StreamName": name, "Records": [
+            {"Data": b"two", "PartitionKey": "pk"}, {"Data": b"three", "PartitionKey": "pk"}]})
+        self.assertEqual(out["FailedRecordCount"], 0)
+        status, out = self.cbor("GetShardIterator", {"StreamName": name, "ShardId": "shardId-000000000000",
+                                                      "ShardIteratorType": "AT_TIMESTAMP",
+                                                      "Timestamp": cbor_codec.Tag(1, 0)})
+        self.assertEqual(status, 200, out)
+        status, out = self.cbor("GetRecords", {"ShardIterator": out["ShardIterator"]})
+        self.assertEqual([r["Data"] for r in out["Records"]], [b"\x00binary\xff", b"two", b"three"])
+        ts = out["Records"][0]["ApproximateArrivalTimestamp"]
+        self.assertIsInstance(ts, cbor_codec.Tag)
+        self.assertEqual(ts.tag, 1)
+        self.assertIsInstance(ts.value, int)  # epoch milliseconds, the Kinesis rule
+        self.assertGreater(ts.value, 1_600_000_000_000)
+        status, out = self.cbor("DescribeStreamSummary", {"StreamName": "no-such-stream"})
+        self.assertEqual((status, out["__type"]), (400, "ResourceNotFoundException"))
+        status, headers, body = self.server.signed_raw(
+            "kinesis", {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.ListStreams"},
+            b"\xbf\x63abc")
+        self.assertEqual(cbor_codec.loads(body)["__type"], "SerializationException")
 
     def test_concurrent_producers_every_record_once_in_order(self):
         name = self.new_stream(2)

@@ -80,6 +80,11 @@ case "$cmd" in
     install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     find_python
     build_release
+    # The JavaScript SDK, exactly as locked; reinstalled only when the lockfile changed.
+    if [ ! -f tests/js/node_modules/.package-lock.json ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
+      say "installing the AWS SDK for JavaScript v3 (tests/js)"
+      quiet npm-ci sh -c 'cd tests/js && npm ci --no-audit --no-fund --silent'
+    fi
     exec "$ROOT/scripts/run-tests.sh" "$PYTHON"
     ;;
   *)

@@ -98,6 +98,19 @@ if [ $rc -ne 0 ]; then
   grep -E '^(FAIL|ERROR):' "$LOGS/integration.log" | head -n 20
 fi
 
+# 5. The AWS SDK for JavaScript v3 (npm, from the committed lockfile).
+say "integration tests (AWS SDK for JavaScript v3, node $(node --version))"
+(cd "$ROOT/tests/js" && EVENTLAKE_BIN="$ROOT/build/release/eventlake" node --test) >"$LOGS/js.log" 2>&1
+rc=$?
+p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$LOGS/js.log" | tail -n 1)
+f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$LOGS/js.log" | tail -n 1)
+echo "    js: ${p:-0} passed, ${f:-?} failed"
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+if [ $rc -ne 0 ]; then
+  failures+=("JavaScript SDK tests: see $LOGS/js.log")
+  grep -E '^not ok' "$LOGS/js.log" | head -n 20
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then
   printf '\nFailures:\n'; printf '  %s\n' "${failures[@]}"
 fi

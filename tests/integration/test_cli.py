@@ -1,5 +1,6 @@
 """The AWS CLI v2 (Debian's /usr/bin/aws) against the real server."""
 
+import base64
 import json
 import os
 import unittest
@@ -38,6 +39,31 @@ class CliTest(ServerTestCase, unittest.TestCase):
         self.assertIn("StreamNames", json.loads(out))
         rc, out, err = self.server.aws("s3api", "list-buckets")
         self.assertIn("NotImplemented", err)
+
+    def test_scripted_producer_and_consumer_session(self):
+        aws = self.server.aws
+        rc, out, err = aws("kinesis", "create-stream", "--stream-name", "cli-session", "--shard-count", "1")
+        self.assertEqual(rc, 0, err)
+        rc, out, err = aws("kinesis", "wait", "stream-exists", "--stream-name", "cli-session")
+        self.assertEqual(rc, 0, err)
+        for i in range(3):
+            rc, out, err = aws("kinesis", "put-record", "--stream-name", "cli-session", "--partition-key", "user-%d" % i,
+                               "--data", '{"n": %d}' % i, "--cli-binary-format", "raw-in-base64-out")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["ShardId"], "shardId-000000000000")
+        rc, out, err = aws("kinesis", "get-shard-iterator", "--stream-name", "cli-session", "--shard-id",
+                           "shardId-000000000000", "--shard-iterator-type", "TRIM_HORIZON")
+        self.assertEqual(rc, 0, err)
+        iterator = json.loads(out)["ShardIterator"]
+        rc, out, err = aws("kinesis", "get-records", "--shard-iterator", iterator)
+        self.assertEqual(rc, 0, err)
+        records = json.loads(out)["Records"]
+        self.assertEqual([base64.b64decode(r["Data"]) for r in records], [b'{"n": 0}', b'{"n": 1}', b'{"n": 2}'])
+        self.assertEqual([r["PartitionKey"] for r in records], ["user-0", "user-1", "user-2"])
+        rc, out, err = aws("kinesis", "delete-stream", "--stream-name", "cli-session")
+        self.assertEqual(rc, 0, err)
+        rc, out, err = aws("kinesis", "describe-stream-summary", "--stream-name", "cli-session")
+        self.assertIn("ResourceNotFoundException", err)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <map>
 #include <regex>
+#include <simdjson.h>
 
 #include "auth/crypto.h"
 #include "common/strings.h"
@@ -17,6 +19,14 @@ using streams::HashKey;
 constexpr int64_t kIteratorTtlMs = 300'000;
 constexpr size_t kMaxGetRecordsBytes = 10 << 20;
 constexpr size_t kMaxPutRecordsBytes = 5 << 20;
+
+// Patterns are compiled once per thread: std::regex construction is slow.
+const std::regex& CachedRegex(const char* pattern) {
+  thread_local std::map<const char*, std::regex> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern)).first;
+  return it->second;
+}
 
 Status Serialization(std::string msg) { return Status::InvalidArgument(std::move(msg)).WithType("SerializationException"); }
 
@@ -45,7 +55,7 @@ class Input {
     } else if (v.size() > max_len) {
       Fail("Value '" + v.substr(0, 64) + "' at '" + field +
            "' failed to satisfy constraint: Member must have length less than or equal to " + std::to_string(max_len));
-    } else if (pattern && !std::regex_match(v, std::regex(pattern))) {
+    } else if (pattern && !std::regex_match(v, CachedRegex(pattern))) {
       Fail("Value '" + v + "' at '" + field + "' failed to satisfy constraint: Member must satisfy regular expression pattern: " +
            pattern);
     }
@@ -156,6 +166,101 @@ Result<json> ParseBody(std::string_view body) {
   if (j.is_discarded()) return Serialization("Request body is not valid JSON");
   if (!j.is_object()) return Serialization("Start of structure or map expected");
   return j;
+}
+
+// PutRecords as the fast path reads it: simdjson over the body, no DOM.
+struct FastRecord {
+  std::string_view data;  // base64, as sent
+  std::string partition_key;
+  std::string_view explicit_hash_key;
+};
+struct FastPutRecords {
+  std::string stream_name, stream_arn, stream_id;
+  std::vector<FastRecord> records;
+};
+
+bool IsStreamName(std::string_view v) {
+  if (v.empty() || v.size() > 128) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// nullopt for anything unusual: the general path then answers it with the
+// exact error AWS gives.
+std::optional<FastPutRecords> ParsePutRecordsFast(std::string_view body) {
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  FastPutRecords out;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return std::nullopt;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return std::nullopt;
+  bool have_records = false;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return std::nullopt;
+    if (key == "Records") {
+      simdjson::ondemand::array arr;
+      if (field.value().get_array().get(arr)) return std::nullopt;
+      for (auto element : arr) {
+        simdjson::ondemand::object rec;
+        if (element.get_object().get(rec)) return std::nullopt;
+        FastRecord r;
+        bool have_data = false, have_pk = false;
+        for (auto rf : rec) {
+          std::string_view rk, v;
+          if (rf.unescaped_key().get(rk)) return std::nullopt;
+          if (rk == "Data" || rk == "PartitionKey" || rk == "ExplicitHashKey") {
+            if (rf.value().get_string().get(v)) return std::nullopt;
+            if (rk == "Data") {
+              // The view lives in the parser's buffer until the next parse on this thread.
+              r.data = v;
+              have_data = true;
+            } else if (rk == "PartitionKey") {
+              r.partition_key = std::string(v);
+              have_pk = true;
+            } else {
+              r.explicit_hash_key = v;
+            }
+          }
+        }
+        if (!have_data || !have_pk || r.partition_key.empty() || r.partition_key.size() > 256) return std::nullopt;
+        out.records.push_back(std::move(r));
+      }
+      have_records = true;
+    } else if (key == "StreamName" || key == "StreamARN" || key == "StreamId") {
+      std::string_view v;
+      if (field.value().get_string().get(v)) return std::nullopt;
+      (key == "StreamName" ? out.stream_name : key == "StreamARN" ? out.stream_arn : out.stream_id) = std::string(v);
+    }
+  }
+  if (!have_records || out.records.empty() || out.records.size() > 500) return std::nullopt;
+  if (!out.stream_name.empty() && !IsStreamName(out.stream_name)) return std::nullopt;
+  if (out.stream_name.empty() && out.stream_arn.empty() && out.stream_id.empty()) return std::nullopt;
+  return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
 }
 
 }  // namespace
@@ -820,9 +925,9 @@ JsonService KinesisApi::Service() {
     if (Status s = decode_record(in, "", &item); !s.ok()) return reply(s);
     auto ordering = in.Str("SequenceNumberForOrdering", "sequenceNumberForOrdering", false, 1, 128, kSequencePattern);
     if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto st = store_.Describe(name);
-    if (!st.ok()) return reply(st.status());
-    const size_t limit = static_cast<size_t>(st->max_record_kib) * 1024;
+    auto max_bytes = store_.MaxRecordBytes(name);
+    if (!max_bytes.ok()) return reply(max_bytes.status());
+    const size_t limit = *max_bytes;
     if (item.data.size() + item.partition_key.size() > limit) {
       return reply(Status::InvalidArgument("1 validation error detected: Value at 'data' failed to satisfy "
                                            "constraint: Member must have length less than or equal to " +
@@ -831,8 +936,7 @@ JsonService KinesisApi::Service() {
     }
     if (ordering && !streams::ParseSequenceNumber(*ordering)) {
       return reply(Status::InvalidArgument("ExclusiveMinimumSequenceNumber " + *ordering + " used in PutRecord on stream " +
-                                           name + " under account " + st->arn.substr(st->arn.find(':', 20) + 1, 12) +
-                                           " is invalid."));
+                                           name + " under account " + store_.options().account_id + " is invalid."));
     }
     auto hash = hash_key_of(item);
     if (!hash.ok()) return reply(hash.status());
@@ -846,9 +950,41 @@ JsonService KinesisApi::Service() {
                });
   });
 
-  svc.operations["PutRecords"] = stream_op("PutRecords", [this, decode_record, hash_key_of](
-                                                            RequestContext&, Input& in, const json& body,
-                                                            const std::string& name, JsonReply reply) {
+  // Answers a PutRecords once the store has written (or refused) every record.
+  auto put_records_reply = [](JsonReply reply) {
+    return [reply = std::move(reply)](std::vector<Result<streams::PutOutput>> results) {
+      std::string out;
+      out.reserve(64 + results.size() * 110);
+      out += "{\"Records\":[";
+      int failed = 0;
+      std::string encryption = "NONE";
+      for (size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        if (i) out += ',';
+        if (r.ok()) {
+          out += "{\"SequenceNumber\":\"";
+          out += r->sequence_number;
+          out += "\",\"ShardId\":\"";
+          out += streams::ShardIdOf(r->shard_index);
+          out += "\"}";
+          encryption = r->encryption_type;
+        } else {
+          ++failed;
+          // A stream that is gone fails the whole call; anything else is a retryable per-record failure.
+          if (r.status().code() == StatusCode::kNotFound && failed == static_cast<int>(results.size())) {
+            return reply(r.status());
+          }
+          out += R"({"ErrorCode":"InternalFailure","ErrorMessage":"Internal service failure."})";
+        }
+      }
+      out += "],\"FailedRecordCount\":" + std::to_string(failed) + ",\"EncryptionType\":\"" + encryption + "\"}";
+      reply(std::move(out));
+    };
+  };
+
+  JsonOperation put_records_general = stream_op("PutRecords", [this, decode_record, hash_key_of, put_records_reply](
+                                                                  RequestContext&, Input& in, const json& body,
+                                                                  const std::string& name, JsonReply reply) {
     auto it = body.find("Records");
     if (it == body.end() || it->is_null()) {
       in.Fail("Value null at 'records' failed to satisfy constraint: Member must not be null");
@@ -860,9 +996,8 @@ JsonService KinesisApi::Service() {
       in.Fail("Value '[...]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500");
     }
     if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto st = store_.Describe(name);
-    if (!st.ok()) return reply(st.status());
-    const size_t limit = static_cast<size_t>(st->max_record_kib) * 1024;
+    auto limit = store_.MaxRecordBytes(name);
+    if (!limit.ok()) return reply(limit.status());
     std::vector<streams::PutInput> inputs;
     inputs.reserve(it->size());
     size_t total = 0;
@@ -873,10 +1008,10 @@ JsonService KinesisApi::Service() {
       PutItem item;
       const std::string prefix = "records." + std::to_string(i + 1) + ".member.";
       if (Status s = decode_record(rin, prefix, &item); !s.ok()) return reply(s);
-      if (item.data.size() + item.partition_key.size() > limit) {
+      if (item.data.size() + item.partition_key.size() > *limit) {
         return reply(Status::InvalidArgument("1 validation error detected: Value at '" + prefix +
                                              "data' failed to satisfy constraint: Member must have length less than or "
-                                             "equal to " + std::to_string(limit))
+                                             "equal to " + std::to_string(*limit))
                          .WithType("ValidationException"));
       }
       total += item.data.size() + item.partition_key.size();
@@ -885,25 +1020,37 @@ JsonService KinesisApi::Service() {
       inputs.push_back({*hash, std::move(item.partition_key), std::move(item.data)});
     }
     if (total > kMaxPutRecordsBytes) return reply(Status::InvalidArgument("Records size exceeds 5 MB limit"));
-    store_.Put(name, std::move(inputs), [reply](std::vector<Result<streams::PutOutput>> results) {
-      json records = json::array();
-      int failed = 0;
-      std::string encryption = "NONE";
-      for (const auto& r : results) {
-        if (r.ok()) {
-          records.push_back({{"SequenceNumber", r->sequence_number}, {"ShardId", streams::ShardIdOf(r->shard_index)}});
-          encryption = r->encryption_type;
-        } else {
-          ++failed;
-          // A record that cannot be written now is retryable: InternalFailure, as AWS reports it.
-          bool missing = r.status().code() == StatusCode::kNotFound;
-          if (missing && failed == static_cast<int>(results.size())) return reply(r.status());
-          records.push_back({{"ErrorCode", "InternalFailure"}, {"ErrorMessage", "Internal service failure."}});
-        }
-      }
-      reply(Dump({{"FailedRecordCount", failed}, {"Records", records}, {"EncryptionType", encryption}}));
-    });
+    store_.Put(name, std::move(inputs), put_records_reply(std::move(reply)));
   });
+
+  // The common case without a JSON DOM; anything unusual goes the general way.
+  svc.operations["PutRecords"] = [this, general = std::move(put_records_general), hash_key_of, put_records_reply](
+                                     RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto fast = ParsePutRecordsFast(body);
+    if (!fast) return general(ctx, body, std::move(reply));
+    auto name = store_.Resolve(fast->stream_name, fast->stream_arn, fast->stream_id);
+    if (!name.ok()) return general(ctx, body, std::move(reply));
+    auto limit = store_.MaxRecordBytes(*name);
+    if (!limit.ok()) return general(ctx, body, std::move(reply));
+    std::vector<streams::PutInput> inputs;
+    inputs.reserve(fast->records.size());
+    size_t total = 0;
+    for (auto& r : fast->records) {
+      auto data = auth::Base64Decode(r.data);
+      if (!data || data->size() + r.partition_key.size() > *limit) return general(ctx, body, std::move(reply));
+      PutItem item{std::move(r.partition_key), std::move(*data), std::nullopt};
+      if (!r.explicit_hash_key.empty()) item.explicit_hash_key = std::string(r.explicit_hash_key);
+      auto hash = hash_key_of(item);
+      if (!hash.ok()) return general(ctx, body, std::move(reply));
+      total += item.data.size() + item.partition_key.size();
+      inputs.push_back({*hash, std::move(item.partition_key), std::move(item.data)});
+    }
+    if (total > kMaxPutRecordsBytes) return general(ctx, body, std::move(reply));
+    const std::string arn =
+        "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id + ":stream/" + *name;
+    if (Status s = ctx.Authorize("kinesis:PutRecords", arn); !s.ok()) return reply(s);
+    store_.Put(*name, std::move(inputs), put_records_reply(std::move(reply)));
+  };
 
   // Shard iterators: base64 of [version 1][stream created ms][issued ms]
   // [shard index][position][name], then 16 bytes of HMAC-SHA256 over them.
@@ -1015,15 +1162,26 @@ JsonService KinesisApi::Service() {
     auto out = store_.Read(it->name, it->shard, it->position, static_cast<size_t>(limit.value_or(10000)),
                            kMaxGetRecordsBytes);
     if (!out.ok()) return reply(out.status());
-    std::string body_out = "{\"Records\":[";
+    std::string body_out;
+    body_out.reserve(256 + out->records.size() * 128);
+    body_out += "{\"Records\":[";
     for (size_t i = 0; i < out->records.size(); ++i) {
       const auto& r = out->records[i];
       if (i) body_out += ',';
-      body_out += Dump({{"SequenceNumber", r.sequence_number},
-                        {"ApproximateArrivalTimestamp", Seconds(r.arrival_ms)},
-                        {"Data", auth::Base64Encode(r.data)},
-                        {"PartitionKey", r.partition_key},
-                        {"EncryptionType", r.encryption_type}});
+      char ts[32];
+      std::snprintf(ts, sizeof(ts), "%lld.%03lld", static_cast<long long>(r.arrival_ms / 1000),
+                    static_cast<long long>(r.arrival_ms % 1000));
+      body_out += "{\"SequenceNumber\":\"";
+      body_out += r.sequence_number;
+      body_out += "\",\"ApproximateArrivalTimestamp\":";
+      body_out += ts;
+      body_out += ",\"Data\":\"";
+      body_out += auth::Base64Encode(r.data);
+      body_out += "\",\"PartitionKey\":";
+      AppendJsonString(body_out, r.partition_key);
+      body_out += ",\"EncryptionType\":\"";
+      body_out += r.encryption_type;
+      body_out += "\"}";
     }
     body_out += "],\"MillisBehindLatest\":" + std::to_string(out->millis_behind_latest);
     if (out->shard_ended) {

@@ -2,37 +2,75 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <memory>
 #include <stdexcept>
 
 #include "common/strings.h"
 
 namespace eventlake::auth {
 
-Digest Sha256(std::string_view data) {
-  Digest out{};
+namespace {
+
+// OpenSSL 3 looks algorithms up by name, under a global lock, whenever the
+// legacy EVP_sha256()-style handles are used. Fetch each once, and keep one
+// context per thread.
+const EVP_MD* FetchedMd(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) throw std::runtime_error(std::string("no digest ") + name);
+  return md;  // kept for the life of the process
+}
+
+template <size_t N>
+std::array<uint8_t, N> DigestWith(const EVP_MD* md, std::string_view data) {
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> holder(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_MD_CTX* ctx = holder.get();
+  std::array<uint8_t, N> out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  if (EVP_DigestInit_ex2(ctx, md, nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
+    throw std::runtime_error("digest failed");
+  }
   return out;
 }
+
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = FetchedMd("SHA256");
+  return md;
+}
+
+}  // namespace
+
+Digest Sha256(std::string_view data) { return DigestWith<32>(Sha256Md(), data); }
 
 std::string Sha256Hex(std::string_view data) { return HexEncode(AsBytes(Sha256(data))); }
 
 Digest HmacSha256(std::string_view key, std::string_view data) {
+  static EVP_MAC* mac = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (m == nullptr) throw std::runtime_error("no HMAC");
+    return m;
+  }();
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> holder(EVP_MAC_CTX_new(mac), &EVP_MAC_CTX_free);
+  EVP_MAC_CTX* ctx = holder.get();
+  char digest_name[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest_name, 0), OSSL_PARAM_construct_end()};
   Digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out.data(), &len);
+  size_t len = 0;
+  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1) {
+    throw std::runtime_error("HMAC failed");
+  }
   return out;
 }
 
 Md5Digest Md5(std::string_view data) {
-  Md5Digest out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_md5(), nullptr);
-  return out;
+  static const EVP_MD* md = FetchedMd("MD5");
+  return DigestWith<16>(md, data);
 }
 
 std::string Base64Encode(std::string_view data) {
@@ -45,21 +83,39 @@ std::string Base64Encode(std::string_view data) {
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
+  // One pass that validates and decodes; -1 marks bytes outside the alphabet.
+  static const auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
   if (text.size() % 4 != 0) return std::nullopt;
   size_t padding = 0;
   if (!text.empty() && text.back() == '=') ++padding;
   if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
-  for (size_t i = 0; i < text.size() - padding; ++i) {
-    char c = text[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    if (!ok) return std::nullopt;
+  std::string out(3 * (text.size() / 4) - padding, '\0');
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t full = text.size() / 4 - (padding ? 1 : 0);
+  char* o = out.data();
+  for (size_t g = 0; g < full; ++g, in += 4, o += 3) {
+    int a = kTable[in[0]], b = kTable[in[1]], c = kTable[in[2]], d = kTable[in[3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) | (static_cast<uint32_t>(c) << 6) |
+                 static_cast<uint32_t>(d);
+    o[0] = static_cast<char>(v >> 16);
+    o[1] = static_cast<char>(v >> 8);
+    o[2] = static_cast<char>(v);
   }
-  std::string out(3 * (text.size() / 4), '\0');
-  if (text.empty()) return out;
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - padding);
+  if (padding) {
+    int a = kTable[in[0]], b = kTable[in[1]];
+    int c = padding == 1 ? kTable[in[2]] : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) | (static_cast<uint32_t>(c) << 6);
+    o[0] = static_cast<char>(v >> 16);
+    if (padding == 1) o[1] = static_cast<char>(v >> 8);
+  }
   return out;
 }
 

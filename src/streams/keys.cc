@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdint>
 
 namespace eventlake::streams {
 
@@ -28,11 +29,26 @@ std::optional<HashKey> ParseHashKey(std::string_view text) {
   return v;
 }
 
+namespace {
+
+// Writes `v` as exactly `width` decimal digits (zero-padded, truncated to the low digits).
+void PutDigits(char* out, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+}  // namespace
+
 std::string FormatSequenceNumber(const SequenceParts& p) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "49%012lld%010u%020llu000000000000", static_cast<long long>(p.stream_created_s),
-                p.shard_index, static_cast<unsigned long long>(p.position));
-  return buf;
+  std::string out(56, '0');
+  out[0] = '4';
+  out[1] = '9';
+  PutDigits(out.data() + 2, static_cast<uint64_t>(p.stream_created_s), 12);
+  PutDigits(out.data() + 14, p.shard_index, 10);
+  PutDigits(out.data() + 24, p.position, 20);
+  return out;
 }
 
 std::optional<SequenceParts> ParseSequenceNumber(std::string_view t) {

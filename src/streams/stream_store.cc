@@ -254,7 +254,7 @@ Result<uint32_t> StreamStore::AddShard(Stream& s, HashKey start, HashKey end, co
 }
 
 Status StreamStore::CloseShard(Stream& s, Shard& shard, meta::Transaction& txn) {
-  shard.log->Close();  // waits for commits in flight; later appends are refused and re-routed
+  shard.log->Close();  // waits for commits in flight; no append can be queued meanwhile (mu_ is held)
   shard.info.end_position = shard.log->end_position();
   return PersistShard(txn, s.info.id, shard.info);
 }
@@ -364,6 +364,12 @@ Result<StreamInfo> StreamStore::Describe(const std::string& name) const {
   std::shared_lock lock(mu_);
   EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
   return Snapshot(*s, true);
+}
+
+Result<size_t> StreamStore::MaxRecordBytes(const std::string& name) const {
+  std::shared_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  return static_cast<size_t>(s->info.max_record_kib) * 1024;
 }
 
 std::vector<std::string> StreamStore::ListNames() const {
@@ -715,94 +721,68 @@ std::string StreamStore::SequenceNumberOf(const StreamInfo& stream, uint32_t sha
 void StreamStore::Put(const std::string& name, std::vector<PutInput> records, PutDone done) {
   struct Batch {
     std::vector<Result<PutOutput>> results;  // one writer per element
-    std::atomic<size_t> remaining;          // groups in flight, plus one while routing
+    std::atomic<size_t> remaining{1};         // groups in flight, plus one while routing
     PutDone done;
-    std::vector<PutInput> records;
-    std::atomic<int> attempts{0};
-    std::function<void(std::vector<size_t>)> route;  // captures the batch by raw pointer: no cycle
-    std::weak_ptr<Batch> self;
   };
   auto batch = std::make_shared<Batch>();
   batch->results.assign(records.size(), Status::Internal("not written"));
-  batch->remaining = 1;  // released below, once every group is issued
   batch->done = std::move(done);
-  batch->records = std::move(records);
-  batch->self = batch;
-
-  // Routes `indexes` of the batch to shards and appends them; records that
-  // meet a shard closed since routing are routed again.
-  Batch* b = batch.get();
-  batch->route = [this, name, b](std::vector<size_t> indexes) {
-    struct Group {
-      std::shared_ptr<log::Log> log;
-      uint32_t shard;
-      std::vector<size_t> items;
-    };
-    std::vector<Group> groups;
-    int64_t created_s = 0;
-    std::string encryption;
-    {
-      std::shared_lock lock(mu_);
-      auto found = FindActive(name);
-      if (!found.ok()) {
-        for (size_t i : indexes) b->results[i] = found.status();
-        return;
-      }
+  {
+    // Appends are queued under the shared lock, so that no reshard (which
+    // closes shards under the exclusive lock) falls between routing a record
+    // and queueing it on its shard.
+    std::shared_lock lock(mu_);
+    auto found = FindActive(name);
+    if (!found.ok()) {
+      for (auto& r : batch->results) r = found.status();
+    } else {
       const Stream& s = **found;
-      created_s = s.info.created_ms / 1000;
-      encryption = s.info.encryption_type;
-      for (size_t i : indexes) {
-        const HashKey h = b->records[i].hash_key;
-        const Shard* target = nullptr;
-        for (const auto& sh : s.shards) {
-          if (sh.info.open() && h >= sh.info.start && h <= sh.info.end) {
-            target = &sh;
-            break;
-          }
-        }
-        if (!target) {
-          b->results[i] = Status::Internal("no open shard covers hash key " + HashKeyToString(h));
+      const int64_t created_s = s.info.created_ms / 1000;
+      const std::string& encryption = s.info.encryption_type;
+      const char flags = static_cast<char>(encryption == "KMS" ? kFlagKms : 0);
+      // Open shards by start of range, for a binary search per record.
+      std::vector<const Shard*> open;
+      for (const auto& sh : s.shards) {
+        if (sh.info.open()) open.push_back(&sh);
+      }
+      std::sort(open.begin(), open.end(), [](const Shard* a, const Shard* b) { return a->info.start < b->info.start; });
+      std::vector<std::vector<size_t>> items(open.size());
+      for (size_t i = 0; i < records.size(); ++i) {
+        const HashKey h = records[i].hash_key;
+        auto it = std::upper_bound(open.begin(), open.end(), h, [](HashKey k, const Shard* sh) { return k < sh->info.start; });
+        if (it == open.begin() || h > (*std::prev(it))->info.end) {
+          batch->results[i] = Status::Internal("no open shard covers hash key " + HashKeyToString(h));
           continue;
         }
-        auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.shard == target->info.index; });
-        if (g == groups.end()) {
-          groups.push_back({target->log, target->info.index, {}});
-          g = std::prev(groups.end());
+        items[static_cast<size_t>(std::prev(it) - open.begin())].push_back(i);
+      }
+      for (size_t g = 0; g < open.size(); ++g) {
+        if (items[g].empty()) continue;
+        std::vector<log::Entry> entries;
+        entries.reserve(items[g].size());
+        for (size_t i : items[g]) {
+          std::string key;
+          key.reserve(1 + records[i].partition_key.size());
+          key.push_back(flags);
+          key += records[i].partition_key;
+          entries.push_back({std::move(key), std::move(records[i].data)});
         }
-        g->items.push_back(i);
-      }
-    }
-    for (auto& g : groups) {
-      std::vector<log::Entry> entries;
-      entries.reserve(g.items.size());
-      for (size_t i : g.items) {
-        std::string key(1, static_cast<char>(encryption == "KMS" ? kFlagKms : 0));
-        key += b->records[i].partition_key;
-        entries.push_back({std::move(key), b->records[i].data});
-      }
-      b->remaining.fetch_add(1);
-      g.log->AppendAsync(std::move(entries), [batch = b->self.lock(), items = g.items, shard = g.shard, created_s,
-                                              encryption](Result<uint64_t> first) {
-        if (!first.ok() && first.status().code() == StatusCode::kCancelled && batch->attempts.fetch_add(1) < 8) {
-          // The shard closed (split or merged) after routing: route again.
-          batch->route(items);
-        } else {
-          for (size_t k = 0; k < items.size(); ++k) {
+        batch->remaining.fetch_add(1);
+        const uint32_t shard = open[g]->info.index;
+        open[g]->log->AppendAsync(std::move(entries), [batch, idx = std::move(items[g]), shard, created_s,
+                                                       encryption](Result<uint64_t> first) {
+          for (size_t k = 0; k < idx.size(); ++k) {
             if (first.ok()) {
-              batch->results[items[k]] =
-                  PutOutput{shard, FormatSequenceNumber({created_s, shard, *first + k}), encryption};
+              batch->results[idx[k]] = PutOutput{shard, FormatSequenceNumber({created_s, shard, *first + k}), encryption};
             } else {
-              batch->results[items[k]] = first.status();
+              batch->results[idx[k]] = first.status();
             }
           }
-        }
-        if (batch->remaining.fetch_sub(1) == 1) batch->done(std::move(batch->results));
-      });
+          if (batch->remaining.fetch_sub(1) == 1) batch->done(std::move(batch->results));
+        });
+      }
     }
-  };
-  std::vector<size_t> all(batch->records.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  batch->route(std::move(all));
+  }
   if (batch->remaining.fetch_sub(1) == 1) batch->done(std::move(batch->results));
 }
 

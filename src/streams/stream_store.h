@@ -131,6 +131,8 @@ class StreamStore {
                       const std::map<std::string, std::string>& tags, int max_record_kib);
   Status DeleteStream(const std::string& name, bool enforce_consumer_deletion);
   Result<StreamInfo> Describe(const std::string& name) const;
+  // The largest record (data and partition key) the stream takes, in bytes.
+  Result<size_t> MaxRecordBytes(const std::string& name) const;
   std::vector<std::string> ListNames() const;  // sorted
   std::vector<StreamInfo> ListSummaries() const;  // without shards
 

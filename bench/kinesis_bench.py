@@ -74,7 +74,7 @@ def fmt(r):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=8)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="el-kbench-")
     procs = []
@@ -101,6 +101,8 @@ def main():
 
         kl_put = load(kl_port, "put", "bench", s, c)
         print("  kinesalite          " + fmt(kl_put))
+        kl.send_signal(signal.SIGTERM)  # each server is measured alone on the machine
+        kl.wait(timeout=20)
 
         samples = []
         stop = threading.Event()

@@ -945,8 +945,8 @@ JsonService KinesisApi::Service() {
                  const auto& r = results.at(0);
                  if (!r.ok()) return reply(r.status());
                  reply(Dump({{"ShardId", streams::ShardIdOf(r->shard_index)},
-                             {"SequenceNumber", r->sequence_number},
-                             {"EncryptionType", r->encryption_type}}));
+                             {"SequenceNumber", streams::FormatSequenceNumber(r->sequence)},
+                             {"EncryptionType", r->kms ? "KMS" : "NONE"}}));
                });
   });
 
@@ -963,11 +963,13 @@ JsonService KinesisApi::Service() {
         if (i) out += ',';
         if (r.ok()) {
           out += "{\"SequenceNumber\":\"";
-          out += r->sequence_number;
-          out += "\",\"ShardId\":\"";
-          out += streams::ShardIdOf(r->shard_index);
+          streams::AppendSequenceNumber(r->sequence, &out);
+          out += "\",\"ShardId\":\"shardId-";
+          const size_t at = out.size();
+          out.append(12, '0');
+          for (uint32_t v = r->shard_index, d = 0; d < 12; ++d, v /= 10) out[at + 11 - d] = static_cast<char>('0' + v % 10);
           out += "\"}";
-          encryption = r->encryption_type;
+          if (r->kms) encryption = "KMS";
         } else {
           ++failed;
           // A stream that is gone fails the whole call; anything else is a retryable per-record failure.

@@ -41,13 +41,20 @@ void PutDigits(char* out, uint64_t v, int width) {
 
 }  // namespace
 
+void AppendSequenceNumber(const SequenceParts& p, std::string* out) {
+  const size_t at = out->size();
+  out->append(56, '0');
+  char* d = out->data() + at;
+  d[0] = '4';
+  d[1] = '9';
+  PutDigits(d + 2, static_cast<uint64_t>(p.stream_created_s), 12);
+  PutDigits(d + 14, p.shard_index, 10);
+  PutDigits(d + 24, p.position, 20);
+}
+
 std::string FormatSequenceNumber(const SequenceParts& p) {
-  std::string out(56, '0');
-  out[0] = '4';
-  out[1] = '9';
-  PutDigits(out.data() + 2, static_cast<uint64_t>(p.stream_created_s), 12);
-  PutDigits(out.data() + 14, p.shard_index, 10);
-  PutDigits(out.data() + 24, p.position, 20);
+  std::string out;
+  AppendSequenceNumber(p, &out);
   return out;
 }
 

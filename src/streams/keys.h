@@ -32,6 +32,8 @@ struct SequenceParts {
   uint64_t position = 0;
 };
 std::string FormatSequenceNumber(const SequenceParts& parts);
+// Appends the 56 digits to `out` without allocating.
+void AppendSequenceNumber(const SequenceParts& parts, std::string* out);
 std::optional<SequenceParts> ParseSequenceNumber(std::string_view text);
 
 // "shardId-000000000007"

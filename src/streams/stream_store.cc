@@ -738,8 +738,8 @@ void StreamStore::Put(const std::string& name, std::vector<PutInput> records, Pu
     } else {
       const Stream& s = **found;
       const int64_t created_s = s.info.created_ms / 1000;
-      const std::string& encryption = s.info.encryption_type;
-      const char flags = static_cast<char>(encryption == "KMS" ? kFlagKms : 0);
+      const bool kms = s.info.encryption_type == "KMS";
+      const char flags = static_cast<char>(kms ? kFlagKms : 0);
       // Open shards by start of range, for a binary search per record.
       std::vector<const Shard*> open;
       for (const auto& sh : s.shards) {
@@ -770,10 +770,10 @@ void StreamStore::Put(const std::string& name, std::vector<PutInput> records, Pu
         batch->remaining.fetch_add(1);
         const uint32_t shard = open[g]->info.index;
         open[g]->log->AppendAsync(std::move(entries), [batch, idx = std::move(items[g]), shard, created_s,
-                                                       encryption](Result<uint64_t> first) {
+                                                       kms](Result<uint64_t> first) {
           for (size_t k = 0; k < idx.size(); ++k) {
             if (first.ok()) {
-              batch->results[idx[k]] = PutOutput{shard, FormatSequenceNumber({created_s, shard, *first + k}), encryption};
+              batch->results[idx[k]] = PutOutput{shard, {created_s, shard, *first + k}, kms};
             } else {
               batch->results[idx[k]] = first.status();
             }

@@ -86,8 +86,8 @@ struct PutInput {
 };
 struct PutOutput {
   uint32_t shard_index = 0;
-  std::string sequence_number;
-  std::string encryption_type;
+  SequenceParts sequence;  // FormatSequenceNumber / AppendSequenceNumber give its wire form
+  bool kms = false;        // the stream was KMS-encrypted when the record was written
 };
 
 // Where a shard iterator starts.

@@ -68,17 +68,17 @@ TEST_F(StreamStoreTest, RecordsRouteByHashKeyAndReadBackInOrder) {
   for (const auto& r : out) ASSERT_TRUE(r.ok());
   EXPECT_EQ(out[0]->shard_index, 0u);
   EXPECT_EQ(out[1]->shard_index, 1u);
-  EXPECT_LT(out[0]->sequence_number, out[2]->sequence_number);
+  EXPECT_LT(FormatSequenceNumber(out[0]->sequence), FormatSequenceNumber(out[2]->sequence));
   auto pos = store_->IteratorPosition("s", 0, IteratorType::kTrimHorizon, "", 0);
   auto read = store_->Read("s", 0, *pos, 100, 1 << 20);
   ASSERT_TRUE(read.ok());
   ASSERT_EQ(read->records.size(), 2u);
   EXPECT_EQ(read->records[0].data, "one");
   EXPECT_EQ(read->records[0].partition_key, "a");
-  EXPECT_EQ(read->records[1].sequence_number, out[2]->sequence_number);
-  auto after = store_->IteratorPosition("s", 0, IteratorType::kAfterSequenceNumber, out[0]->sequence_number, 0);
+  EXPECT_EQ(read->records[1].sequence_number, FormatSequenceNumber(out[2]->sequence));
+  auto after = store_->IteratorPosition("s", 0, IteratorType::kAfterSequenceNumber, FormatSequenceNumber(out[0]->sequence), 0);
   EXPECT_EQ(store_->Read("s", 0, *after, 100, 1 << 20)->records[0].data, "three");
-  EXPECT_EQ(store_->IteratorPosition("s", 1, IteratorType::kAtSequenceNumber, out[0]->sequence_number, 0)
+  EXPECT_EQ(store_->IteratorPosition("s", 1, IteratorType::kAtSequenceNumber, FormatSequenceNumber(out[0]->sequence), 0)
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);  // a sequence number of another shard

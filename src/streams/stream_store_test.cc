@@ -116,7 +116,8 @@ TEST_F(StreamStoreTest, UpdateShardCountReachesTheTargetBySplitsAndMerges) {
   Wait();
   auto open = [&] {
     int n = 0;
-    for (const auto& sh : store_->Describe("s")->shards) n += sh.open();
+    auto d = store_->Describe("s");
+    for (const auto& sh : d->shards) n += sh.open();
     return n;
   };
   EXPECT_EQ(open(), 4);

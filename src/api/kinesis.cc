@@ -976,7 +976,13 @@ JsonService KinesisApi::Service() {
           if (r.status().code() == StatusCode::kNotFound && failed == static_cast<int>(results.size())) {
             return reply(r.status());
           }
-          out += R"({"ErrorCode":"InternalFailure","ErrorMessage":"Internal service failure."})";
+          if (r.status().type() == "ProvisionedThroughputExceededException") {
+            out += R"({"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":)";
+            AppendJsonString(out, r.status().message());
+            out += '}';
+          } else {
+            out += R"({"ErrorCode":"InternalFailure","ErrorMessage":"Internal service failure."})";
+          }
         }
       }
       out += "],\"FailedRecordCount\":" + std::to_string(failed) + ",\"EncryptionType\":\"" + encryption + "\"}";

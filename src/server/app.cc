@@ -138,6 +138,7 @@ int Serve(const Config& config) {
   stream_opts.data_dir = dir;
   stream_opts.region = config.region;
   stream_opts.account_id = config.account_id;
+  stream_opts.shard_limits = config.kinesis_shard_limits;
   stream_opts.log_options.durability = config.durability == "none" ? log::Durability::kNone : log::Durability::kSync;
   auto stream_store = streams::StreamStore::Open(**store, io::PosixFileSystem(), clock, stream_opts);
   if (!stream_store.ok()) return Fail(stream_store.status(), "streams");

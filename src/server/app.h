@@ -21,7 +21,8 @@ struct Config {
   bool verify_signatures = true;
   int shutdown_grace_seconds = 10;
   int idle_timeout_seconds = 60;
-  std::string durability = "sync";  // sync: acknowledged after fdatasync; none: the OS flushes
+  std::string durability = "sync";
+  bool kinesis_shard_limits = false;  // AWS's per-shard throughput limits  // sync: acknowledged after fdatasync; none: the OS flushes
 };
 
 // Splits "host:port" or "[v6]:port". InvalidArgument when malformed.

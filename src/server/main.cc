@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
                     "loses the last records in a power failure)")
       ->envname("EVENTLAKE_DURABILITY")
       ->capture_default_str();
+  serve->add_option("--kinesis-shard-limits", config.kinesis_shard_limits,
+                    "Apply AWS's per-shard throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 "
+                    "reads/s out) and answer ProvisionedThroughputExceededException past them")
+      ->envname("EVENTLAKE_KINESIS_SHARD_LIMITS")
+      ->capture_default_str();
   serve->add_option("--idle-timeout", config.idle_timeout_seconds,
                     "Seconds a keep-alive connection may sit idle (or take to send its headers)")
       ->envname("EVENTLAKE_IDLE_TIMEOUT")

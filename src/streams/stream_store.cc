@@ -44,7 +44,23 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
+Status ThroughputExceeded(const std::string& shard_id, const std::string& stream, const std::string& account) {
+  return Status::ResourceExhausted("Rate exceeded for shard " + shard_id + " in stream " + stream + " under account " +
+                                   account + ".")
+      .WithType("ProvisionedThroughputExceededException");
+}
+
 }  // namespace
+
+void StreamStore::Throughput::Refill(int64_t now_ms) {
+  if (updated_ms == 0) updated_ms = now_ms;
+  const double seconds = static_cast<double>(std::max<int64_t>(0, now_ms - updated_ms)) / 1000.0;
+  updated_ms = now_ms;
+  write_records = std::min(1000.0, write_records + 1000.0 * seconds);
+  write_bytes = std::min(double(1 << 20), write_bytes + double(1 << 20) * seconds);
+  read_calls = std::min(5.0, read_calls + 5.0 * seconds);
+  read_bytes = std::min(double(2 << 20), read_bytes + double(2 << 20) * seconds);
+}
 
 const char* StreamStatusName(StreamStatus s) {
   switch (s) {
@@ -747,12 +763,26 @@ void StreamStore::Put(const std::string& name, std::vector<PutInput> records, Pu
       }
       std::sort(open.begin(), open.end(), [](const Shard* a, const Shard* b) { return a->info.start < b->info.start; });
       std::vector<std::vector<size_t>> items(open.size());
+      const int64_t now = options_.shard_limits ? NowMs() : 0;
       for (size_t i = 0; i < records.size(); ++i) {
         const HashKey h = records[i].hash_key;
         auto it = std::upper_bound(open.begin(), open.end(), h, [](HashKey k, const Shard* sh) { return k < sh->info.start; });
         if (it == open.begin() || h > (*std::prev(it))->info.end) {
           batch->results[i] = Status::Internal("no open shard covers hash key " + HashKeyToString(h));
           continue;
+        }
+        const Shard* target = *std::prev(it);
+        if (options_.shard_limits) {
+          Throughput& t = *target->throughput;
+          std::lock_guard tl(t.mu);
+          t.Refill(now);
+          const double bytes = static_cast<double>(records[i].data.size() + records[i].partition_key.size());
+          if (t.write_records < 1 || t.write_bytes < bytes) {
+            batch->results[i] = ThroughputExceeded(target->info.id, name, options_.account_id);
+            continue;
+          }
+          t.write_records -= 1;
+          t.write_bytes -= bytes;
         }
         items[static_cast<size_t>(std::prev(it) - open.begin())].push_back(i);
       }
@@ -836,6 +866,7 @@ Result<ReadOutput> StreamStore::Read(const std::string& name, uint32_t shard_ind
   std::optional<uint64_t> end;
   std::vector<ShardInfo> children;
   StreamInfo stream_info;
+  std::shared_ptr<Throughput> throughput;
   {
     std::shared_lock lock(mu_);
     EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
@@ -847,6 +878,15 @@ Result<ReadOutput> StreamStore::Read(const std::string& name, uint32_t shard_ind
     log = sh.log;
     end = sh.info.end_position;
     stream_info.created_ms = s->info.created_ms;
+    if (options_.shard_limits) {
+      throughput = sh.throughput;
+      std::lock_guard tl(throughput->mu);
+      throughput->Refill(NowMs());
+      if (throughput->read_calls < 1 || throughput->read_bytes <= 0) {
+        return ThroughputExceeded(sh.info.id, name, options_.account_id);
+      }
+      throughput->read_calls -= 1;
+    }
     if (end) {
       for (const auto& c : s->shards) {
         if (c.info.parent == sh.info.id || c.info.adjacent_parent == sh.info.id) children.push_back(c.info);
@@ -858,6 +898,12 @@ Result<ReadOutput> StreamStore::Read(const std::string& name, uint32_t shard_ind
   EL_ASSIGN_OR_RETURN(auto recs, log->Read(position, limit, max_bytes));
   if (end) {
     while (!recs.empty() && recs.back().position >= *end) recs.pop_back();
+  }
+  if (throughput) {
+    size_t bytes = 0;
+    for (const auto& r : recs) bytes += r.key.size() + r.value.size();
+    std::lock_guard tl(throughput->mu);
+    throughput->read_bytes -= static_cast<double>(bytes);  // a large read borrows from the next seconds
   }
   out.records.reserve(recs.size());
   for (auto& r : recs) {

@@ -75,6 +75,11 @@ struct StreamStoreOptions {
   std::chrono::milliseconds create_delay{200};
   std::chrono::milliseconds update_delay{200};
   int commit_threads = 2;
+  // Per-shard throughput limits as AWS applies them to provisioned shards
+  // (writes 1 MiB/s and 1,000 records/s, reads 2 MiB/s and 5 GetRecords/s),
+  // answered with ProvisionedThroughputExceededException. Off by default;
+  // on, they let users test their retry logic.
+  bool shard_limits = false;
   std::chrono::seconds retention_interval{60};  // how often expired segments are removed
 };
 
@@ -171,9 +176,20 @@ class StreamStore {
   std::string SequenceNumberOf(const StreamInfo& stream, uint32_t shard_index, uint64_t position) const;
 
  private:
+  // Token buckets of one shard, refilled continuously; each holds one second's worth.
+  struct Throughput {
+    std::mutex mu;
+    int64_t updated_ms = 0;           // guarded by mu
+    double write_records = 1000;      // guarded by mu
+    double write_bytes = 1 << 20;     // guarded by mu
+    double read_calls = 5;            // guarded by mu
+    double read_bytes = 2 << 20;      // guarded by mu; may go below zero after a large read
+    void Refill(int64_t now_ms);
+  };
   struct Shard {
     ShardInfo info;
     std::shared_ptr<log::Log> log;
+    std::shared_ptr<Throughput> throughput = std::make_shared<Throughput>();
   };
   struct Stream {
     StreamInfo info;  // shards, tags, consumers kept in the fields below

@@ -17,9 +17,10 @@ class StreamStoreTest : public ::testing::Test {
     ASSERT_TRUE(meta_->Migrate(StreamStore::Migrations()).ok());
     Reopen();
   }
-  void Reopen() {
+  void Reopen(bool limits = false) {
     store_.reset();
     StreamStoreOptions o;
+    o.shard_limits = limits;
     o.data_dir = "/data";
     o.region = "us-east-1";
     o.account_id = "000000000000";
@@ -150,6 +151,25 @@ TEST_F(StreamStoreTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(store_->DeleteStream("s", true).code(), StatusCode::kFailedPrecondition);  // consumers registered
   ASSERT_TRUE(store_->DeleteStream("s", false).ok());
   EXPECT_EQ(store_->Describe("s").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StreamStoreTest, ShardLimitsThrottleWritesAndReadsWhenOn) {
+  Reopen(/*limits=*/true);
+  ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
+  Wait();
+  std::vector<PutInput> in(1001, PutInput{1, "p", "x"});
+  auto out = Put("s", in);
+  int throttled = 0;
+  for (const auto& r : out) throttled += !r.ok() && r.status().type() == "ProvisionedThroughputExceededException";
+  EXPECT_EQ(throttled, 1);  // 1,000 records per second
+  clock_.Advance(std::chrono::milliseconds(500));
+  out = Put("s", std::vector<PutInput>(500, PutInput{1, "p", "x"}));
+  EXPECT_TRUE(out.back().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->Read("s", 0, 0, 1, 1 << 20).ok());
+  auto sixth = store_->Read("s", 0, 0, 1, 1 << 20);
+  EXPECT_EQ(sixth.status().type(), "ProvisionedThroughputExceededException");
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(store_->Read("s", 0, 0, 1, 1 << 20).ok());
 }
 
 TEST_F(StreamStoreTest, RetentionLimitsAreChecked) {

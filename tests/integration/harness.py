@@ -137,7 +137,7 @@ class Server:
         import boto3
         import botocore.config
 
-        cfg = botocore.config.Config(retries={"max_attempts": 1}, **config)
+        cfg = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, **config)
         return boto3.client(service, endpoint_url=self.endpoint, region_name=region, aws_access_key_id=key,
                             aws_secret_access_key=secret, config=cfg)
 

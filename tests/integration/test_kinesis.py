@@ -323,6 +323,31 @@ class KinesisTest(ServerTestCase, unittest.TestCase):
                 self.assertEqual(seq, sorted(seq))
 
 
+class KinesisShardLimitsTest(ServerTestCase, unittest.TestCase):
+    server_args = ("--kinesis-shard-limits", "true")
+
+    def test_past_the_shard_limits_clients_see_throughput_exceeded(self):
+        k = self.server.client("kinesis")
+        k.create_stream(StreamName="limited", ShardCount=1)
+        k.get_waiter("stream_exists").wait(StreamName="limited", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+        failed = []
+        for _ in range(3):  # 1,500 records at once against 1,000 records/s
+            out = k.put_records(StreamName="limited", Records=[{"Data": b"x", "PartitionKey": "p"}] * 500)
+            failed += [r for r in out["Records"] if "ErrorCode" in r]
+        self.assertGreater(len(failed), 0)
+        self.assertEqual({r["ErrorCode"] for r in failed}, {"ProvisionedThroughputExceededException"})
+        self.assertIn("Rate exceeded for shard shardId-000000000000", failed[0]["ErrorMessage"])
+        it = k.get_shard_iterator(StreamName="limited", ShardId="shardId-000000000000", ShardIteratorType="LATEST")["ShardIterator"]
+        # Raw calls: botocore would back off and retry a throttled read on its own.
+        codes = []
+        for _ in range(10):  # 5 reads per second
+            status, body = self.server.kinesis_raw("GetRecords", {"ShardIterator": it})
+            codes.append(body.get("__type", status))
+            it = body.get("NextShardIterator", it)
+        self.assertEqual(codes[:5], [200] * 5)
+        self.assertIn("ProvisionedThroughputExceededException", codes)
+
+
 class KinesisDurabilityTest(unittest.TestCase):
     def test_records_survive_restart_and_sigkill_mid_storm(self):
         import signal

@@ -470,7 +470,9 @@ std::variant<CheckedHead, AuthError> CheckHead(const HttpRequest& request, const
                                             FormatAmzDate(now_s + kMaxClockSkew) + " (" + FormatAmzDate(now_s) +
                                             " + 15 min.)");
   }
-  if (std::find(parts.signed_headers.begin(), parts.signed_headers.end(), "host") == parts.signed_headers.end()) {
+  const auto& signed_names = parts.signed_headers;
+  if (std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end() &&
+      std::find(signed_names.begin(), signed_names.end(), ":authority") == signed_names.end()) {
     return fail(AuthFailure::kIncompleteSignature,
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }

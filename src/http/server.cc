@@ -3,6 +3,8 @@
 
 #include "http/server.h"
 
+#include "http/http2.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -55,14 +57,6 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
   }
   out += "\r\n";
 }
-
-// Guards waking a coroutine through an io_context that Stop() may already
-// have shut down: an answer that arrives after that is dropped instead of
-// touching a destroyed executor.
-struct Liveness {
-  std::mutex mu;
-  bool stopped = false;  // guarded by mu
-};
 
 // The hand-off between a handler (which may answer inline or later, on any
 // thread) and the connection's coroutine. Whoever comes second completes it:
@@ -284,6 +278,28 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
 asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std::string& remote_ip,
                                           uint16_t remote_port) {
   beast::flat_buffer buffer;
+  // HTTP/2 with prior knowledge opens with a fixed preface, which no HTTP/1.1
+  // request can start like: read just enough to tell them apart.
+  conn.deadline = w.now + options.idle_timeout;
+  for (;;) {
+    const size_t have = buffer.size();
+    std::string_view got(static_cast<const char*>(buffer.data().data()), have);
+    if (got != kHttp2Preface.substr(0, have)) break;  // HTTP/1.x
+    if (have == kHttp2Preface.size()) {
+      Http2Limits limits{options.max_header_bytes, options.idle_timeout};
+      co_await ServeHttp2(conn.socket, std::string(got), *handler, limits, live, remote_ip, remote_port,
+                          [this, &w, &conn](bool idle) {
+                            conn.idle = idle;
+                            conn.deadline = idle ? w.now + options.idle_timeout : SteadyTime::max();
+                          });
+      co_return;
+    }
+    beast::error_code ec;
+    size_t n = co_await conn.socket.async_read_some(buffer.prepare(kHttp2Preface.size() - have),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    buffer.commit(n);
+  }
   for (;;) {
     if (draining.load(std::memory_order_relaxed)) co_return;
     bhttp::request_parser<bhttp::string_body> parser;

@@ -7,17 +7,14 @@ import {
   waitUntilStreamExists, ResourceNotFoundException,
 } from "@aws-sdk/client-kinesis";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { startServer, credentials } from "./harness.mjs";
 
 let server, kinesis;
 
 before(async () => {
   server = await startServer();
-  // The Kinesis client of SDK v3 speaks HTTP/2 by default (for SubscribeToShard); until the server speaks
-  // HTTP/2 without TLS, it is given the HTTP/1.1 handler.
-  kinesis = new KinesisClient({ endpoint: server.endpoint, region: "us-east-1", credentials, maxAttempts: 1,
-                                requestHandler: new NodeHttpHandler() });
+  // The Kinesis client of SDK v3 speaks HTTP/2 (cleartext, prior knowledge) by default.
+  kinesis = new KinesisClient({ endpoint: server.endpoint, region: "us-east-1", credentials, maxAttempts: 1 });
 });
 
 after(async () => {
@@ -68,7 +65,6 @@ test("errors arrive as the SDK's typed exceptions", async () => {
     kinesis.send(new PutRecordCommand({ StreamName: "missing", Data: Buffer.from("x"), PartitionKey: "k" })),
     (e) => e instanceof ResourceNotFoundException && e.$metadata.httpStatusCode === 400);
   const wrong = new KinesisClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
     credentials: { ...credentials, secretAccessKey: "wrong" } });
   await assert.rejects(wrong.send(new ListStreamsCommand({})), (e) => e.name === "InvalidSignatureException");
 });

@@ -1,0 +1,271 @@
+#include "http/http2.h"
+
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <map>
+
+#include "common/strings.h"
+
+namespace eventlake::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Stream {
+  HttpRequest request;
+  size_t body_limit = 0;
+  bool dispatched = false;
+  std::string response_body;
+  size_t sent = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket& socket, HttpHandler& handler, std::shared_ptr<Liveness> live, std::string remote_ip,
+             uint16_t remote_port)
+      : socket_(socket), handler_(handler), live_(std::move(live)), remote_ip_(std::move(remote_ip)),
+        remote_port_(remote_port) {}
+
+  ~Connection() {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  bool Start(size_t max_header_bytes) {
+    nghttp2_session_callbacks* cbs;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+    nghttp2_option* opt;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_max_send_header_block_length(opt, 64 * 1024);
+    int rc = nghttp2_session_server_new2(&session_, cbs, this, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cbs);
+    if (rc != 0) return false;
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 128},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(max_header_bytes)},
+    };
+    return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3) == 0;
+  }
+
+  // Feeds received bytes; false when the session is over.
+  bool Receive(std::string_view bytes) {
+    in_recv_ = true;
+    ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    in_recv_ = false;
+    if (n < 0) return false;
+    Flush();
+    return Alive();
+  }
+
+  bool Alive() const { return !closed_ && (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_)); }
+  bool Idle() const { return streams_.empty(); }
+  void Close() { closed_ = true; }
+
+  // Writes whatever nghttp2 has queued; one write at a time.
+  void Flush() {
+    if (closed_ || in_recv_) return;  // nghttp2 must not send from inside its own receive callbacks
+    for (;;) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n <= 0) break;
+      pending_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    if (writing_ || pending_.empty()) return;
+    writing_ = true;
+    in_flight_.swap(pending_);
+    pending_.clear();
+    asio::async_write(socket_, asio::buffer(in_flight_),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        self->writing_ = false;
+                        self->in_flight_.clear();
+                        if (self->closed_) return;  // the socket may be gone
+                        if (ec) {
+                          self->closed_ = true;
+                          boost::system::error_code ignored;
+                          self->socket_.cancel(ignored);
+                          return;
+                        }
+                        self->Flush();
+                      });
+  }
+
+ private:
+  static Connection& Self(void* user) { return *static_cast<Connection*>(user); }
+
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      Stream& s = Self(user).streams_[frame->hd.stream_id];
+      s.request.remote_address = Self(user).remote_ip_;
+      s.request.remote_port = Self(user).remote_port_;
+    }
+    return 0;
+  }
+
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+    auto it = Self(user).streams_.find(frame->hd.stream_id);
+    if (it == Self(user).streams_.end()) return 0;
+    std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string v(reinterpret_cast<const char*>(value), valuelen);
+    HttpRequest& r = it->second.request;
+    if (n == ":method") {
+      r.method = std::move(v);
+    } else if (n == ":path") {
+      r.target = std::move(v);
+    } else if (n == ":authority") {
+      // Kept under both names: SDKs sign ":authority" over HTTP/2, and everything else reads Host.
+      r.headers.push_back({":authority", v});
+      r.headers.push_back({"host", std::move(v)});
+    } else if (!n.empty() && n[0] != ':') {
+      r.headers.push_back({std::string(n), std::move(v)});
+    }
+    return 0;
+  }
+
+  static int OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    Connection& c = Self(user);
+    auto it = c.streams_.find(frame->hd.stream_id);
+    if (it == c.streams_.end()) return 0;
+    Stream& s = it->second;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      s.body_limit = c.handler_.BodyLimit(s.request);
+      if (const std::string* len = s.request.FindHeader("content-length")) {
+        if (std::strtoull(len->c_str(), nullptr, 10) > s.body_limit) {
+          c.Answer(frame->hd.stream_id, c.handler_.Reject(s.request, 413, "The request body exceeds the limit."));
+          return 0;
+        }
+      }
+      if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        if (auto refusal = c.handler_.Precheck(s.request)) {
+          c.Answer(frame->hd.stream_id, std::move(*refusal));
+          return 0;
+        }
+      }
+    }
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s.dispatched) {
+      c.Dispatch(frame->hd.stream_id, s);
+    }
+    (void)session;
+    return 0;
+  }
+
+  static int OnDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data, size_t len, void* user) {
+    Connection& c = Self(user);
+    auto it = c.streams_.find(stream_id);
+    if (it == c.streams_.end() || it->second.dispatched) return 0;
+    Stream& s = it->second;
+    if (s.request.body.size() + len > s.body_limit) {
+      c.Answer(stream_id, c.handler_.Reject(s.request, 413, "The request body exceeds the limit."));
+      return 0;
+    }
+    s.request.body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+    Self(user).streams_.erase(stream_id);
+    return 0;
+  }
+
+  static ssize_t ReadBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source*, void* user) {
+    auto it = Self(user).streams_.find(stream_id);
+    if (it == Self(user).streams_.end()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    Stream& s = it->second;
+    size_t n = std::min(length, s.response_body.size() - s.sent);
+    std::memcpy(buf, s.response_body.data() + s.sent, n);
+    s.sent += n;
+    if (s.sent == s.response_body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  void Dispatch(int32_t stream_id, Stream& s) {
+    s.dispatched = true;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    auto executor = socket_.get_executor();
+    auto live = live_;
+    handler_.Handle(std::move(s.request), [weak, executor, live, stream_id](HttpResponse&& response) {
+      std::lock_guard lock(live->mu);
+      if (live->stopped) return;
+      asio::post(executor, [weak, stream_id, response = std::move(response)]() mutable {
+        if (auto self = weak.lock()) self->Answer(stream_id, std::move(response));
+      });
+    });
+  }
+
+  // Sends a response on a stream (and ends the stream).
+  void Answer(int32_t stream_id, HttpResponse&& response) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end() || closed_) return;
+    Stream& s = it->second;
+    s.dispatched = true;
+    s.response_body = std::move(response.body);
+    std::vector<std::string> names, values;  // HTTP/2 header names are lower case
+    names.push_back(":status");
+    values.push_back(std::to_string(response.status));
+    for (const auto& h : response.headers) {
+      std::string name = AsciiLower(h.name);
+      if (name == "connection" || name == "content-length" || name == "transfer-encoding") continue;
+      names.push_back(std::move(name));
+      values.push_back(h.value);
+    }
+    names.push_back("content-length");
+    values.push_back(std::to_string(s.response_body.size()));
+    std::vector<nghttp2_nv> nv;
+    for (size_t i = 0; i < names.size(); ++i) {
+      nv.push_back({reinterpret_cast<uint8_t*>(names[i].data()), reinterpret_cast<uint8_t*>(values[i].data()),
+                    names[i].size(), values[i].size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    nghttp2_data_provider provider;
+    provider.source.ptr = nullptr;
+    provider.read_callback = ReadBody;
+    nghttp2_submit_response(session_, stream_id, nv.data(), nv.size(),
+                            s.response_body.empty() ? nullptr : &provider);
+    Flush();
+  }
+
+  tcp::socket& socket_;
+  HttpHandler& handler_;
+  std::shared_ptr<Liveness> live_;
+  std::string remote_ip_;
+  uint16_t remote_port_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, Stream> streams_;
+  std::string pending_, in_flight_;
+  bool writing_ = false;
+  bool in_recv_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<void> ServeHttp2(tcp::socket& socket, std::string received, HttpHandler& handler,
+                                 const Http2Limits& limits, std::shared_ptr<Liveness> live, std::string remote_ip,
+                                 uint16_t remote_port, std::function<void(bool idle)> set_idle) {
+  auto c = std::make_shared<Connection>(socket, handler, std::move(live), std::move(remote_ip), remote_port);
+  if (!c->Start(limits.max_header_bytes) || !c->Receive(received)) co_return;
+  std::string buf(64 * 1024, '\0');
+  for (;;) {
+    set_idle(c->Idle());
+    boost::system::error_code ec;
+    size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !c->Receive(std::string_view(buf.data(), n))) break;
+  }
+  c->Close();
+}
+
+}  // namespace eventlake::http

@@ -19,6 +19,24 @@ inline constexpr uint32_t kMaxBodyBytes = (16u << 20) + 4096;
 inline constexpr size_t kIndexHeaderBytes = 16;
 inline constexpr size_t kIndexEntryBytes = 24;
 
+// Little-endian fixed-width integers, as every field of the format is stored.
+inline void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+inline void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+inline uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+inline uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 // CRC32C (Castagnoli) of `data`, continuing from `crc` (0 to start).
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 

@@ -44,6 +44,13 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
+Status NotActive(const std::string& name, const std::string& account, StreamStatus status) {
+  return Status::FailedPrecondition("Stream " + name + " under account " + account + " not ACTIVE, instead in state " +
+                                    StreamStatusName(status))
+      .WithType("ResourceInUseException");
+}
+
+
 Status ThroughputExceeded(const std::string& shard_id, const std::string& stream, const std::string& account) {
   return Status::ResourceExhausted("Rate exceeded for shard " + shard_id + " in stream " + stream + " under account " +
                                    account + ".")
@@ -471,10 +478,7 @@ Status StreamStore::RemoveTags(const std::string& name, const std::vector<std::s
 Status StreamStore::SetEncryption(const std::string& name, const std::string& type, const std::string& key_id) {
   std::unique_lock lock(mu_);
   EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) {
-    return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
-                                      " not ACTIVE, instead in state " + StreamStatusName(StatusOf(*s)));
-  }
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
   EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
     return txn
         .Execute("UPDATE kinesis_streams SET encryption_type = ?, key_id = ?, updated_ms = ? WHERE name = ?",
@@ -490,10 +494,7 @@ Status StreamStore::SetEncryption(const std::string& name, const std::string& ty
 Status StreamStore::SetMode(const std::string& name, StreamMode mode) {
   std::unique_lock lock(mu_);
   EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) {
-    return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
-                                      " not ACTIVE, instead in state " + StreamStatusName(StatusOf(*s)));
-  }
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
   EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
     return txn
         .Execute("UPDATE kinesis_streams SET mode = ?, updated_ms = ? WHERE name = ?",
@@ -585,15 +586,6 @@ Status StreamStore::DoMerge(Stream& s, uint32_t a, uint32_t b) {
   });
 }
 
-namespace {
-
-Status NotActive(const std::string& name, const std::string& account, StreamStatus status) {
-  return Status::FailedPrecondition("Stream " + name + " under account " + account + " not ACTIVE, instead in state " +
-                                    StreamStatusName(status))
-      .WithType("ResourceInUseException");
-}
-
-}  // namespace
 
 Status StreamStore::SplitShard(const std::string& name, const std::string& shard_id, HashKey new_start) {
   std::unique_lock lock(mu_);

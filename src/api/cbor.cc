@@ -25,7 +25,8 @@ class Decoder {
   Decoder(std::string_view in, const CborShape& shape) : in_(in), shape_(shape) {}
 
   bool Value(json* out, std::string_view key, int depth) {
-    if (depth > kMaxDepth || pos_ >= in_.size()) return false;
+    // A JSON node costs far more than a CBOR byte: bound the nodes, not only the bytes.
+    if (depth > kMaxDepth || pos_ >= in_.size() || ++items_ > kMaxItems) return false;
     const auto initial = static_cast<uint8_t>(in_[pos_++]);
     const uint8_t major = initial >> 5, info = initial & 31;
     if (major == 7) return Simple(info, out, key);
@@ -169,9 +170,12 @@ class Decoder {
     return false;
   }
 
+  static constexpr size_t kMaxItems = 200'000;  // a full PutRecords takes about 2,000
+
   std::string_view in_;
   const CborShape& shape_;
   size_t pos_ = 0;
+  size_t items_ = 0;
 };
 
 void Head(std::string& out, uint8_t major, uint64_t n) {

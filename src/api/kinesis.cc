@@ -201,6 +201,7 @@ std::optional<FastPutRecords> ParsePutRecordsFast(std::string_view body) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return std::nullopt;
     if (key == "Records") {
+      if (have_records) return std::nullopt;  // a repeated member: the general path decides
       simdjson::ondemand::array arr;
       if (field.value().get_array().get(arr)) return std::nullopt;
       for (auto element : arr) {
@@ -472,10 +473,12 @@ JsonService KinesisApi::Service() {
       auto decoded = auth::Base64Decode(*token);
       size_t bar = decoded ? decoded->rfind('|') : std::string::npos;
       if (!decoded || !StartsWith(*decoded, "shards:") || bar == std::string::npos) {
-        return reply(Status::InvalidArgument("Invalid ShardIterator.").WithType("InvalidArgumentException"));
+        return reply(Status::InvalidArgument("Invalid NextToken."));
       }
       stream = decoded->substr(7, bar - 7);
-      after_index = static_cast<uint32_t>(std::stoul(decoded->substr(bar + 1)));
+      auto index = streams::ParseShardId(std::string_view(*decoded).substr(bar + 1));
+      if (!index) return reply(Status::InvalidArgument("Invalid NextToken."));
+      after_index = *index;
       has_after = true;
     } else {
       auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));

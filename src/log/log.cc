@@ -400,6 +400,18 @@ void Log::Commit() {
       results.assign(batch.size(), failed);
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    if (options_.run_commit) {
+      // One batch per task on a shared pool, so that a busy log cannot keep a
+      // thread from every other log: queue the next batch behind them.
+      std::lock_guard lock(pending_mu_);
+      if (pending_.empty()) {
+        committing_ = false;
+        idle_cv_.notify_all();
+        return;
+      }
+      options_.run_commit([this] { Commit(); });
+      return;
+    }
   }
 }
 
@@ -447,6 +459,9 @@ Status Log::WriteBatch(std::vector<PendingAppend>& batch, std::vector<Result<uin
   Status s = active->file->Append(buf);
   if (s.ok() && options_.durability == Durability::kSync) s = active->file->Sync();
   if (!s.ok()) {
+    // These records were not acknowledged: they must not come back at the next
+    // start either. Best effort; recovery cuts whatever remains past a bad frame.
+    if (active->file->Truncate(file_offset).ok()) active->file->Sync().IgnoreError();
     results->assign(batch.size(), s);
     return s;
   }

@@ -1,6 +1,7 @@
 #include "streams/keys.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdint>
 
@@ -62,11 +63,16 @@ std::optional<SequenceParts> ParseSequenceNumber(std::string_view t) {
   if (t.size() != 56 || t.substr(0, 2) != "49" || t.substr(44) != "000000000000") return std::nullopt;
   if (!std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
   SequenceParts p;
-  p.stream_created_s = std::stoll(std::string(t.substr(2, 12)));
-  unsigned long long shard = std::stoull(std::string(t.substr(14, 10)));
-  if (shard > UINT32_MAX) return std::nullopt;
+  uint64_t shard = 0;
+  auto parse = [&](std::string_view digits, auto* out) {
+    auto r = std::from_chars(digits.data(), digits.data() + digits.size(), *out);
+    return r.ec == std::errc() && r.ptr == digits.data() + digits.size();
+  };
+  if (!parse(t.substr(2, 12), &p.stream_created_s) || !parse(t.substr(14, 10), &shard) ||
+      !parse(t.substr(24, 20), &p.position) || shard > UINT32_MAX) {
+    return std::nullopt;  // out of range, not a number we hand out
+  }
   p.shard_index = static_cast<uint32_t>(shard);
-  p.position = std::stoull(std::string(t.substr(24, 20)));
   return p;
 }
 

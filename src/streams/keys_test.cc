@@ -28,6 +28,8 @@ TEST(SequenceNumberTest, FixedWidthAndOrderedWithinAShard) {
   EXPECT_EQ(p->stream_created_s, 1700000000);
   EXPECT_FALSE(ParseSequenceNumber("123").has_value());
   EXPECT_FALSE(ParseSequenceNumber(std::string(56, '9')).has_value());
+  // A position past 2^64-1 in the right shape.
+  EXPECT_FALSE(ParseSequenceNumber("49000000000001000000000099999999999999999999000000000000").has_value());
 }
 
 TEST(ShardIdTest, FormatsAndParses) {

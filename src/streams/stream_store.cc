@@ -330,7 +330,9 @@ Status StreamStore::CreateStream(const std::string& name, int shard_count, Strea
     for (const auto& [k, v] : tags) {
       EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO kinesis_tags VALUES (?, ?, ?)", {i.id, k, v}).status());
     }
-    const HashKey width = kMaxHashKey / static_cast<HashKey>(shard_count);
+    // floor(2^128 / n), computed without 2^128: shard i covers [i*width, (i+1)*width - 1], as AWS splits.
+    const HashKey n = static_cast<HashKey>(shard_count);
+    const HashKey width = kMaxHashKey / n + (kMaxHashKey % n == n - 1 ? 1 : 0);
     for (int n = 0; n < shard_count; ++n) {
       HashKey start = width * static_cast<HashKey>(n);
       HashKey end = n + 1 == shard_count ? kMaxHashKey : width * static_cast<HashKey>(n + 1) - 1;

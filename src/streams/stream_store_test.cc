@@ -57,6 +57,9 @@ TEST_F(StreamStoreTest, CreatingThenActiveWithEvenHashRanges) {
   EXPECT_EQ(d->shards[0].start, 0u);
   EXPECT_EQ(d->shards[2].end, kMaxHashKey);
   EXPECT_EQ(d->shards[1].start, d->shards[0].end + 1);
+  ASSERT_TRUE(store_->CreateStream("two", 2, StreamMode::kProvisioned, {}, 1024).ok());
+  auto two = store_->Describe("two");
+  EXPECT_EQ(two->shards[0].end, (HashKey{1} << 127) - 1);  // AWS's boundary for two shards
   EXPECT_EQ(d->tags.at("team"), "data");
   EXPECT_EQ(d->arn, "arn:aws:kinesis:us-east-1:000000000000:stream/s");
 }

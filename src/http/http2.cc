@@ -3,6 +3,7 @@
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -15,8 +16,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+constexpr size_t kMaxConnectionBodyBytes = 64 << 20;  // request bodies one connection may hold at once
+constexpr size_t kMaxOutputBytes = 16 << 20;          // answers queued for a client that is not reading
+
 struct Stream {
   HttpRequest request;
+  size_t header_bytes = 0;
   size_t body_limit = 0;
   bool dispatched = false;
   std::string response_body;
@@ -26,9 +31,9 @@ struct Stream {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket& socket, HttpHandler& handler, std::shared_ptr<Liveness> live, std::string remote_ip,
-             uint16_t remote_port)
+             uint16_t remote_port, size_t max_header_bytes, std::function<void(bool)> set_idle)
       : socket_(socket), handler_(handler), live_(std::move(live)), remote_ip_(std::move(remote_ip)),
-        remote_port_(remote_port) {}
+        remote_port_(remote_port), max_header_bytes_(max_header_bytes), set_idle_(std::move(set_idle)) {}
 
   ~Connection() {
     if (session_) nghttp2_session_del(session_);
@@ -50,7 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     nghttp2_session_callbacks_del(cbs);
     if (rc != 0) return false;
     nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 128},
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 32},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(max_header_bytes)},
     };
@@ -69,6 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool Alive() const { return !closed_ && (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_)); }
   bool Idle() const { return streams_.empty(); }
+  size_t OutputBytes() const { return pending_.size() + in_flight_.size(); }
   void Close() { closed_ = true; }
 
   // Writes whatever nghttp2 has queued; one write at a time.
@@ -104,9 +110,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      Stream& s = Self(user).streams_[frame->hd.stream_id];
-      s.request.remote_address = Self(user).remote_ip_;
-      s.request.remote_port = Self(user).remote_port_;
+      Connection& c = Self(user);
+      Stream& s = c.streams_[frame->hd.stream_id];
+      s.request.remote_address = c.remote_ip_;
+      s.request.remote_port = c.remote_port_;
+      c.set_idle_(false);
     }
     return 0;
   }
@@ -115,6 +123,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       const uint8_t* value, size_t valuelen, uint8_t, void* user) {
     auto it = Self(user).streams_.find(frame->hd.stream_id);
     if (it == Self(user).streams_.end()) return 0;
+    // nghttp2 does not hold peers to our SETTINGS_MAX_HEADER_LIST_SIZE: count (as RFC 9113 does) and refuse.
+    it->second.header_bytes += namelen + valuelen + 32;
+    if (it->second.header_bytes > Self(user).max_header_bytes_) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     std::string_view n(reinterpret_cast<const char*>(name), namelen);
     std::string v(reinterpret_cast<const char*>(value), valuelen);
     HttpRequest& r = it->second.request;
@@ -169,12 +180,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
       c.Answer(stream_id, c.handler_.Reject(s.request, 413, "The request body exceeds the limit."));
       return 0;
     }
+    if (c.body_bytes_ + len > kMaxConnectionBodyBytes) {
+      HttpResponse busy = c.handler_.Reject(s.request, 503, "Too many request bodies on this connection; retry later.");
+      busy.SetHeader("Retry-After", "1");
+      c.Answer(stream_id, std::move(busy));
+      return 0;
+    }
+    c.body_bytes_ += len;
     s.request.body.append(reinterpret_cast<const char*>(data), len);
     return 0;
   }
 
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
-    Self(user).streams_.erase(stream_id);
+    Connection& c = Self(user);
+    auto it = c.streams_.find(stream_id);
+    if (it == c.streams_.end()) return 0;
+    if (!it->second.dispatched) c.body_bytes_ -= it->second.request.body.size();
+    c.streams_.erase(it);
+    if (c.streams_.empty()) c.set_idle_(true);
     return 0;
   }
 
@@ -195,6 +218,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Dispatch(int32_t stream_id, Stream& s) {
     s.dispatched = true;
+    body_bytes_ -= s.request.body.size();
     std::weak_ptr<Connection> weak = weak_from_this();
     auto executor = socket_.get_executor();
     auto live = live_;
@@ -212,7 +236,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto it = streams_.find(stream_id);
     if (it == streams_.end() || closed_) return;
     Stream& s = it->second;
-    s.dispatched = true;
+    if (!s.dispatched) {
+      body_bytes_ -= s.request.body.size();
+      s.request.body.clear();
+      s.dispatched = true;
+    }
     s.response_body = std::move(response.body);
     std::vector<std::string> names, values;  // HTTP/2 header names are lower case
     names.push_back(":status");
@@ -243,6 +271,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Liveness> live_;
   std::string remote_ip_;
   uint16_t remote_port_;
+  const size_t max_header_bytes_;
+  std::function<void(bool)> set_idle_;
+  size_t body_bytes_ = 0;  // request bytes held by streams not yet handed to the handler
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, Stream> streams_;
   std::string pending_, in_flight_;
@@ -256,11 +287,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
 asio::awaitable<void> ServeHttp2(tcp::socket& socket, std::string received, HttpHandler& handler,
                                  const Http2Limits& limits, std::shared_ptr<Liveness> live, std::string remote_ip,
                                  uint16_t remote_port, std::function<void(bool idle)> set_idle) {
-  auto c = std::make_shared<Connection>(socket, handler, std::move(live), std::move(remote_ip), remote_port);
+  auto c = std::make_shared<Connection>(socket, handler, std::move(live), std::move(remote_ip), remote_port,
+                                        limits.max_header_bytes, set_idle);
+  set_idle(true);
   if (!c->Start(limits.max_header_bytes) || !c->Receive(received)) co_return;
   std::string buf(64 * 1024, '\0');
+  asio::steady_timer timer(socket.get_executor());
+  auto backlogged_since = std::chrono::steady_clock::time_point::max();
   for (;;) {
-    set_idle(c->Idle());
+    if (c->OutputBytes() > kMaxOutputBytes) {
+      // The client is not taking its answers: read nothing more from it until it does, for a while.
+      auto now = std::chrono::steady_clock::now();
+      if (backlogged_since == std::chrono::steady_clock::time_point::max()) backlogged_since = now;
+      if (now - backlogged_since > limits.idle_timeout) break;
+      timer.expires_after(std::chrono::milliseconds(5));
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    backlogged_since = std::chrono::steady_clock::time_point::max();
     boost::system::error_code ec;
     size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !c->Receive(std::string_view(buf.data(), n))) break;

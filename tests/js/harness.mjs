@@ -8,12 +8,12 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const credentials = { accessKeyId: "AKIAEVENTLAKEJSTEST01", secretAccessKey: "eventlake/js/secret/000000000000000000000" };
 
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), "el-js-"));
   const bin = process.env.EVENTLAKE_BIN ?? join(root, "build", "release", "eventlake");
   const env = { ...process.env, EVENTLAKE_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
                 EVENTLAKE_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey };
-  const proc = spawn(bin, ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"],
+  const proc = spawn(bin, ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn", ...extraArgs],
                      { env, stdio: ["ignore", "ignore", "inherit"] });
   const endpointFile = join(dataDir, "endpoint");
   const deadline = Date.now() + 15000;

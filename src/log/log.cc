@@ -482,25 +482,32 @@ Status Log::WriteBatch(std::vector<PendingAppend>& batch, std::vector<Result<uin
 
 Status Log::ReadSegment(const SegmentRef& seg, uint64_t from, size_t max_records, size_t max_bytes,
                         std::vector<Record>* out, size_t* bytes) const {
-  FrameCursor cursor(*seg.file, seg.start_offset, seg.limit);
-  uint64_t last = from == 0 ? 0 : from - 1;
+  std::optional<FrameCursor> cursor;
+  cursor.emplace(*seg.file, seg.start_offset, seg.limit);
   for (;;) {
     FrameView f;
     uint64_t at = 0;
-    FrameCursor::Step step = cursor.Next(&f, &at);
+    FrameCursor::Step step = cursor->Next(&f, &at);
     if (step == FrameCursor::kFrame) {
       if (f.position >= seg.end) return Status::Ok();
-      last = f.position;
       if (f.position < from) continue;
       out->push_back({f.position, f.timestamp_ms, std::string(f.key), std::string(f.value)});
       *bytes += f.key.size() + f.value.size();
       if (out->size() >= max_records || *bytes >= max_bytes) return Status::Ok();
       continue;
     }
-    if (step == FrameCursor::kError) return cursor.status();
+    if (step == FrameCursor::kError) return cursor->status();
     if (step == FrameCursor::kEnd) return Status::Ok();
-    spdlog::warn("log {}: {}: corrupt record at offset {} skipped", dir_, seg.path, cursor.offset());
-    if (step == FrameCursor::kTorn || !cursor.Resync(last)) return Status::Ok();
+    // A damaged frame: never served, and reading resumes at the next index
+    // entry past it (what lies between is lost with it).
+    const uint64_t bad = cursor->offset();
+    const auto& index = seg.index();
+    auto next = std::upper_bound(index.begin(), index.end(), bad,
+                                 [](uint64_t off, const IndexEntry& e) { return off < e.offset; });
+    spdlog::warn("log {}: {}: damaged record at offset {} skipped{}", dir_, seg.path, bad,
+                 next == index.end() ? ", and the rest of the segment with it" : "");
+    if (next == index.end()) return Status::Ok();
+    cursor.emplace(*seg.file, next->offset, seg.limit);
   }
 }
 
@@ -512,7 +519,7 @@ std::vector<Log::SegmentRef> Log::SegmentsFrom(uint64_t from) const {
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
     SegmentRef ref{it->base, it->end, it->last_timestamp, it->path, it->file, it->sealed,
-                   kSegmentHeaderBytes, it->sealed ? it->file->Size() : it->committed_bytes, {}};
+                   kSegmentHeaderBytes, it->sealed ? it->file->Size() : it->committed_bytes, {}, nullptr};
     if (!it->sealed) ref.live_index = it->live_index;
     refs.push_back(std::move(ref));
   }
@@ -529,6 +536,7 @@ Status Log::PositionIndex(SegmentRef& ref, uint64_t position, int64_t timestamp_
     probe.path = ref.path;
     EL_ASSIGN_OR_RETURN(sealed_index, IndexOf(probe));
     index = sealed_index.get();
+    ref.sealed_index = sealed_index;
   }
   // The last entry before the target: its frame is where the scan starts.
   auto it = by_time ? std::lower_bound(index->begin(), index->end(), timestamp_ms,

@@ -136,6 +136,8 @@ class Log {
     uint64_t start_offset;  // where to start scanning
     uint64_t limit;         // bytes that may be read
     std::vector<IndexEntry> live_index;
+    std::shared_ptr<const std::vector<IndexEntry>> sealed_index;  // set by PositionIndex for sealed segments
+    const std::vector<IndexEntry>& index() const { return sealed_index ? *sealed_index : live_index; }
   };
   struct PendingAppend {
     std::vector<Entry> entries;

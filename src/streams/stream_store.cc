@@ -815,6 +815,7 @@ Result<uint64_t> StreamStore::IteratorPosition(const std::string& name, uint32_t
   std::shared_ptr<log::Log> log;
   std::optional<uint64_t> end;
   int64_t created_s = 0;
+  int64_t retention_ms = 0;
   {
     std::shared_lock lock(mu_);
     EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
@@ -825,9 +826,13 @@ Result<uint64_t> StreamStore::IteratorPosition(const std::string& name, uint32_t
     log = s->shards[shard_index].log;
     end = s->shards[shard_index].info.end_position;
     created_s = s->info.created_ms / 1000;
+    retention_ms = int64_t{s->info.retention_hours} * 3600 * 1000;
   }
   switch (type) {
-    case IteratorType::kTrimHorizon: return log->start_position();
+    case IteratorType::kTrimHorizon:
+      // The oldest record still within retention, even where its segment is
+      // not yet removed (retention removes whole segments).
+      return log->PositionAtOrAfter(NowMs() - retention_ms);
     case IteratorType::kLatest: return end ? *end : log->end_position();
     case IteratorType::kAtTimestamp: return log->PositionAtOrAfter(timestamp_ms);
     case IteratorType::kAtSequenceNumber:

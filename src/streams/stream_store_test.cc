@@ -175,6 +175,19 @@ TEST_F(StreamStoreTest, ShardLimitsThrottleWritesAndReadsWhenOn) {
   EXPECT_TRUE(store_->Read("s", 0, 0, 1, 1 << 20).ok());
 }
 
+TEST_F(StreamStoreTest, TrimHorizonStartsWithinRetention) {
+  ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
+  Wait();
+  ASSERT_TRUE(Put("s", {{1, "a", "old"}})[0].ok());
+  clock_.Advance(std::chrono::hours(25));
+  ASSERT_TRUE(Put("s", {{1, "a", "new"}})[0].ok());
+  auto pos = store_->IteratorPosition("s", 0, IteratorType::kTrimHorizon, "", 0);
+  ASSERT_TRUE(pos.ok());
+  auto read = store_->Read("s", 0, *pos, 10, 1 << 20);
+  ASSERT_EQ(read->records.size(), 1u);
+  EXPECT_EQ(read->records[0].data, "new");  // "old" is past the 24-hour retention
+}
+
 TEST_F(StreamStoreTest, RetentionLimitsAreChecked) {
   ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
   EXPECT_EQ(store_->SetRetention("s", 12, false).code(), StatusCode::kInvalidArgument);

@@ -276,12 +276,6 @@ Result<uint32_t> StreamStore::AddShard(Stream& s, HashKey start, HashKey end, co
   return s.shards.back().info.index;
 }
 
-Status StreamStore::CloseShard(Stream& s, Shard& shard, meta::Transaction& txn) {
-  shard.log->Close();  // waits for commits in flight; no append can be queued meanwhile (mu_ is held)
-  shard.info.end_position = shard.log->end_position();
-  return PersistShard(txn, s.info.id, shard.info);
-}
-
 Status StreamStore::CreateStream(const std::string& name, int shard_count, StreamMode mode,
                                  const std::map<std::string, std::string>& tags, int max_record_kib) {
   std::unique_lock lock(mu_);
@@ -551,6 +545,58 @@ Status StreamStore::SetMaxRecordSize(const std::string& name, int kib) {
   return Status::Ok();
 }
 
+Status StreamStore::Reshard(Stream& s, const std::vector<uint32_t>& parents, const std::vector<ChildSpec>& children) {
+  // 1. No more appends to the parents (none can be queued meanwhile: mu_ is
+  //    held exclusively), and where they end.
+  std::vector<ShardInfo> closed;
+  for (uint32_t p : parents) {
+    s.shards[p].log->Close();  // waits for commits in flight
+    ShardInfo info = s.shards[p].info;
+    info.end_position = s.shards[p].log->end_position();
+    closed.push_back(std::move(info));
+  }
+  std::vector<ShardInfo> added;
+  for (const auto& c : children) {
+    ShardInfo info;
+    info.index = static_cast<uint32_t>(s.shards.size() + added.size());
+    info.id = ShardIdOf(info.index);
+    info.parent = c.parent;
+    info.adjacent_parent = c.adjacent;
+    info.start = c.start;
+    info.end = c.end;
+    info.created_ms = NowMs();
+    added.push_back(std::move(info));
+  }
+  // 2. All of it in one transaction.
+  Status committed = meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    for (const auto& info : closed) EL_RETURN_IF_ERROR(PersistShard(txn, s.info.id, info));
+    for (const auto& info : added) EL_RETURN_IF_ERROR(PersistShard(txn, s.info.id, info));
+    return Status::Ok();
+  });
+  if (!committed.ok()) {
+    // Nothing changed in the store, so nothing changes here: the parents take appends again.
+    for (uint32_t p : parents) {
+      auto reopened = OpenLog(s.info.id, p);
+      if (reopened.ok()) {
+        s.shards[p].log = std::move(*reopened);
+      } else {
+        spdlog::error("stream {}: shard {} cannot take appends until restart: {}", s.info.name, p,
+                      reopened.status().ToString());
+      }
+    }
+    return committed;
+  }
+  // 3. Only now does memory follow the store.
+  for (size_t i = 0; i < parents.size(); ++i) s.shards[parents[i]].info = closed[i];
+  for (auto& info : added) {
+    Shard sh;
+    sh.info = std::move(info);
+    EL_ASSIGN_OR_RETURN(sh.log, OpenLog(s.info.id, sh.info.index));
+    s.shards.push_back(std::move(sh));
+  }
+  return Status::Ok();
+}
+
 Status StreamStore::DoSplit(Stream& s, uint32_t index, HashKey new_start) {
   Shard& parent = s.shards[index];
   if (!(new_start > parent.info.start && new_start <= parent.info.end)) {
@@ -563,11 +609,7 @@ Status StreamStore::DoSplit(Stream& s, uint32_t index, HashKey new_start) {
   }
   const HashKey start = parent.info.start, end = parent.info.end;
   const std::string parent_id = parent.info.id;
-  return meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
-    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[index], txn));
-    EL_RETURN_IF_ERROR(AddShard(s, start, new_start - 1, parent_id, "", txn).status());
-    return AddShard(s, new_start, end, parent_id, "", txn).status();
-  });
+  return Reshard(s, {index}, {{start, new_start - 1, parent_id, ""}, {new_start, end, parent_id, ""}});
 }
 
 Status StreamStore::DoMerge(Stream& s, uint32_t a, uint32_t b) {
@@ -581,11 +623,7 @@ Status StreamStore::DoMerge(Stream& s, uint32_t a, uint32_t b) {
   }
   const HashKey start = std::min(x.start, y.start), end = std::max(x.end, y.end);
   const std::string parent = x.id, adjacent_parent = y.id;
-  return meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
-    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[a], txn));
-    EL_RETURN_IF_ERROR(CloseShard(s, s.shards[b], txn));
-    return AddShard(s, start, end, parent, adjacent_parent, txn).status();
-  });
+  return Reshard(s, {a, b}, {{start, end, parent, adjacent_parent}});
 }
 
 

@@ -207,8 +207,13 @@ class StreamStore {
   Result<Stream*> Find(const std::string& name) const;
   Result<Stream*> FindActive(const std::string& name) const;
   Status PersistShard(meta::Transaction& txn, const std::string& stream_id, const ShardInfo& s);
-  // Closes an open shard: no new appends; its end is its log's end. Caller holds mu_ exclusively.
-  Status CloseShard(Stream& s, Shard& shard, meta::Transaction& txn);
+  struct ChildSpec {
+    HashKey start, end;
+    std::string parent, adjacent;
+  };
+  // Closes `parents` and adds `children`, in the store first and in memory
+  // only once the store has committed. Caller holds mu_ exclusively.
+  Status Reshard(Stream& s, const std::vector<uint32_t>& parents, const std::vector<ChildSpec>& children);
   Result<uint32_t> AddShard(Stream& s, HashKey start, HashKey end, const std::string& parent,
                             const std::string& adjacent, meta::Transaction& txn);
   Status DoSplit(Stream& s, uint32_t index, HashKey new_start);

@@ -113,6 +113,23 @@ TEST_F(StreamStoreTest, SplitClosesTheParentAndReadersFollowToChildren) {
   EXPECT_EQ(d->shards[3].end, kMaxHashKey);
 }
 
+TEST_F(StreamStoreTest, AReshardTheStoreRefusesChangesNothing) {
+  ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
+  Wait();
+  ASSERT_TRUE(Put("s", {{5, "a", "before"}})[0].ok());
+  // Make the control-plane store refuse the reshard's transaction.
+  ASSERT_TRUE(meta_->RunInTransaction([](meta::Transaction& t) {
+                     return t.Execute("ALTER TABLE kinesis_shards RENAME TO kinesis_shards_away").status();
+                   }).ok());
+  EXPECT_FALSE(store_->SplitShard("s", "shardId-000000000000", HashKey{1} << 127).ok());
+  auto d = store_->Describe("s");
+  ASSERT_EQ(d->shards.size(), 1u);
+  EXPECT_TRUE(d->shards[0].open());
+  auto after = Put("s", {{5, "a", "after"}});  // the parent takes writes again
+  ASSERT_TRUE(after[0].ok()) << after[0].status().ToString();
+  EXPECT_EQ(store_->Read("s", 0, 0, 10, 1 << 20)->records.size(), 2u);
+}
+
 TEST_F(StreamStoreTest, UpdateShardCountReachesTheTargetBySplitsAndMerges) {
   ASSERT_TRUE(store_->CreateStream("s", 2, StreamMode::kProvisioned, {}, 1024).ok());
   Wait();

@@ -32,7 +32,12 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 
 Status FsyncDirectoryOf(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  return SyncDirectory(dir.empty() ? "." : dir);
+}
+
+}  // namespace
+
+Status SyncDirectory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open directory", dir, errno);
   int rc = ::fsync(fd);
@@ -41,8 +46,6 @@ Status FsyncDirectoryOf(const std::string& path) {
   if (rc != 0) return ErrnoStatus("fsync directory", dir, err);
   return Status::Ok();
 }
-
-}  // namespace
 
 Status EnsureDirectory(const std::string& path) {
   std::error_code ec;

@@ -13,6 +13,9 @@ namespace eventlake::io {
 // Creates `path` and its parents (mode 0755) when missing.
 Status EnsureDirectory(const std::string& path);
 
+// Makes the entries of `dir` (creations, renames, removals) durable (fsync of the directory).
+Status SyncDirectory(const std::string& dir);
+
 // The whole file. NotFound when it does not exist, IoError otherwise.
 Result<std::string> ReadWholeFile(const std::string& path);
 

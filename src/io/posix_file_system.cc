@@ -114,15 +114,7 @@ class Posix final : public FileSystem {
     return Status::Ok();
   }
 
-  Status SyncDir(const std::string& dir) override {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Errno("open directory", dir, errno);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return Errno("fsync directory", dir, err);
-    return Status::Ok();
-  }
+  Status SyncDir(const std::string& dir) override { return SyncDirectory(dir); }
 
   Status RemoveAll(const std::string& dir) override {
     std::error_code ec;

@@ -391,13 +391,6 @@ Result<size_t> StreamStore::MaxRecordBytes(const std::string& name) const {
   return static_cast<size_t>(s->info.max_record_kib) * 1024;
 }
 
-std::vector<std::string> StreamStore::ListNames() const {
-  std::shared_lock lock(mu_);
-  std::vector<std::string> out;
-  for (const auto& [n, s] : streams_) out.push_back(n);
-  return out;
-}
-
 std::vector<StreamInfo> StreamStore::ListSummaries() const {
   std::shared_lock lock(mu_);
   std::vector<StreamInfo> out;
@@ -473,8 +466,7 @@ Status StreamStore::RemoveTags(const std::string& name, const std::vector<std::s
 
 Status StreamStore::SetEncryption(const std::string& name, const std::string& type, const std::string& key_id) {
   std::unique_lock lock(mu_);
-  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  EL_ASSIGN_OR_RETURN(Stream * s, FindReshardable(name));
   EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
     return txn
         .Execute("UPDATE kinesis_streams SET encryption_type = ?, key_id = ?, updated_ms = ? WHERE name = ?",
@@ -489,8 +481,7 @@ Status StreamStore::SetEncryption(const std::string& name, const std::string& ty
 
 Status StreamStore::SetMode(const std::string& name, StreamMode mode) {
   std::unique_lock lock(mu_);
-  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  EL_ASSIGN_OR_RETURN(Stream * s, FindReshardable(name));
   EL_RETURN_IF_ERROR(meta_.RunInTransaction([&](meta::Transaction& txn) {
     return txn
         .Execute("UPDATE kinesis_streams SET mode = ?, updated_ms = ? WHERE name = ?",
@@ -627,48 +618,48 @@ Status StreamStore::DoMerge(Stream& s, uint32_t a, uint32_t b) {
 }
 
 
-Status StreamStore::SplitShard(const std::string& name, const std::string& shard_id, HashKey new_start) {
-  std::unique_lock lock(mu_);
-  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+Result<uint32_t> StreamStore::ReshardableShard(const Stream& s, const std::string& shard_id) const {
   auto index = ParseShardId(shard_id);
-  if (!index || *index >= s->shards.size()) {
-    return Status::NotFound("Could not find shard " + shard_id + " in stream " + name + " under account " +
+  if (!index || *index >= s.shards.size()) {
+    return Status::NotFound("Could not find shard " + shard_id + " in stream " + s.info.name + " under account " +
                             options_.account_id + ".");
   }
-  if (!s->shards[*index].info.open()) {
-    return Status::NotFound("Shard " + shard_id + " in stream " + name + " under account " + options_.account_id +
+  if (!s.shards[*index].info.open()) {
+    return Status::NotFound("Shard " + shard_id + " in stream " + s.info.name + " under account " +
+                            options_.account_id +
                             " has already been merged or split, and thus is not eligible for merging or splitting.");
   }
-  EL_RETURN_IF_ERROR(DoSplit(*s, *index, new_start));
+  return *index;
+}
+
+Result<StreamStore::Stream*> StreamStore::FindReshardable(const std::string& name) const {
+  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
+  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  return s;
+}
+
+Status StreamStore::SplitShard(const std::string& name, const std::string& shard_id, HashKey new_start) {
+  std::unique_lock lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * s, FindReshardable(name));
+  EL_ASSIGN_OR_RETURN(uint32_t index, ReshardableShard(*s, shard_id));
+  EL_RETURN_IF_ERROR(DoSplit(*s, index, new_start));
   s->updated_ms = NowMs();
   return Status::Ok();
 }
 
 Status StreamStore::MergeShards(const std::string& name, const std::string& shard_id, const std::string& adjacent_id) {
   std::unique_lock lock(mu_);
-  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
-  auto a = ParseShardId(shard_id), b = ParseShardId(adjacent_id);
-  for (const auto& [idx, id] : {std::pair{a, shard_id}, std::pair{b, adjacent_id}}) {
-    if (!idx || *idx >= s->shards.size()) {
-      return Status::NotFound("Could not find shard " + id + " in stream " + name + " under account " +
-                              options_.account_id + ".");
-    }
-    if (!s->shards[*idx].info.open()) {
-      return Status::NotFound("Shard " + id + " in stream " + name + " under account " + options_.account_id +
-                              " has already been merged or split, and thus is not eligible for merging or splitting.");
-    }
-  }
-  EL_RETURN_IF_ERROR(DoMerge(*s, *a, *b));
+  EL_ASSIGN_OR_RETURN(Stream * s, FindReshardable(name));
+  EL_ASSIGN_OR_RETURN(uint32_t a, ReshardableShard(*s, shard_id));
+  EL_ASSIGN_OR_RETURN(uint32_t b, ReshardableShard(*s, adjacent_id));
+  EL_RETURN_IF_ERROR(DoMerge(*s, a, b));
   s->updated_ms = NowMs();
   return Status::Ok();
 }
 
 Result<int> StreamStore::UpdateShardCount(const std::string& name, int target) {
   std::unique_lock lock(mu_);
-  EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
-  if (StatusOf(*s) != StreamStatus::kActive) return NotActive(name, options_.account_id, StatusOf(*s));
+  EL_ASSIGN_OR_RETURN(Stream * s, FindReshardable(name));
   auto open_shards = [&] {
     std::vector<uint32_t> out;
     for (const auto& sh : s->shards) {

@@ -138,7 +138,6 @@ class StreamStore {
   Result<StreamInfo> Describe(const std::string& name) const;
   // The largest record (data and partition key) the stream takes, in bytes.
   Result<size_t> MaxRecordBytes(const std::string& name) const;
-  std::vector<std::string> ListNames() const;  // sorted
   std::vector<StreamInfo> ListSummaries() const;  // without shards
 
   Status SetRetention(const std::string& name, int hours, bool increase);
@@ -206,6 +205,10 @@ class StreamStore {
   // The stream, or NotFound in the AWS wording. Caller holds mu_.
   Result<Stream*> Find(const std::string& name) const;
   Result<Stream*> FindActive(const std::string& name) const;
+  // The stream, if ACTIVE (ResourceInUseException otherwise): the state every change of shape needs.
+  Result<Stream*> FindReshardable(const std::string& name) const;
+  // The index of an open shard of `s` (ResourceNotFoundException otherwise).
+  Result<uint32_t> ReshardableShard(const Stream& s, const std::string& shard_id) const;
   Status PersistShard(meta::Transaction& txn, const std::string& stream_id, const ShardInfo& s);
   struct ChildSpec {
     HashKey start, end;

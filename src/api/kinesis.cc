@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <simdjson.h>
 #include <cmath>
 #include <map>
 #include <regex>
-#include <simdjson.h>
 
 #include "auth/crypto.h"
 #include "common/strings.h"
@@ -28,7 +28,9 @@ const std::regex& CachedRegex(const char* pattern) {
   return it->second;
 }
 
-Status Serialization(std::string msg) { return Status::InvalidArgument(std::move(msg)).WithType("SerializationException"); }
+Status Serialization(std::string msg) {
+  return Status::InvalidArgument(std::move(msg)).WithType("SerializationException");
+}
 
 // Reads and validates the members of a request, collecting constraint
 // failures into one ValidationException as AWS does.
@@ -39,79 +41,51 @@ class Input {
   // A string member; nullopt when absent. A wrong type is a SerializationException.
   std::optional<std::string> Str(const char* member, const char* field, bool required, size_t min_len = 0,
                                  size_t max_len = SIZE_MAX, const char* pattern = nullptr) {
-    auto it = body_.find(member);
-    if (it == body_.end() || it->is_null()) {
-      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
-      return std::nullopt;
-    }
-    if (!it->is_string()) {
-      type_error_ = std::string(it->type_name()) + " can not be converted to a String (member " + member + ")";
-      return std::nullopt;
-    }
-    std::string v = it->get<std::string>();
-    if (v.size() < min_len) {
-      Fail("Value '" + v + "' at '" + field + "' failed to satisfy constraint: Member must have length greater than or equal to " +
+    const json* v = Find(member, field, required, json::value_t::string, "a String");
+    if (!v) return std::nullopt;
+    std::string str = v->get<std::string>();
+    if (str.size() < min_len) {
+      Fail("Value '" + str + "' at '" + field +
+           "' failed to satisfy constraint: Member must have length greater than or equal to " +
            std::to_string(min_len));
-    } else if (v.size() > max_len) {
-      Fail("Value '" + v.substr(0, 64) + "' at '" + field +
+    } else if (str.size() > max_len) {
+      Fail("Value '" + str.substr(0, 64) + "' at '" + field +
            "' failed to satisfy constraint: Member must have length less than or equal to " + std::to_string(max_len));
-    } else if (pattern && !std::regex_match(v, CachedRegex(pattern))) {
-      Fail("Value '" + v + "' at '" + field + "' failed to satisfy constraint: Member must satisfy regular expression pattern: " +
-           pattern);
+    } else if (pattern && !std::regex_match(str, CachedRegex(pattern))) {
+      Fail("Value '" + str + "' at '" + field +
+           "' failed to satisfy constraint: Member must satisfy regular expression pattern: " + pattern);
     }
-    return v;
+    return str;
   }
 
   std::optional<int64_t> Int(const char* member, const char* field, bool required, int64_t min, int64_t max) {
-    auto it = body_.find(member);
-    if (it == body_.end() || it->is_null()) {
-      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
-      return std::nullopt;
-    }
-    if (!it->is_number_integer()) {
-      type_error_ = std::string(it->type_name()) + " can not be converted to an Integer (member " + member + ")";
-      return std::nullopt;
-    }
-    int64_t v = it->get<int64_t>();
-    if (v < min) {
-      Fail("Value '" + std::to_string(v) + "' at '" + field +
+    const json* v = Find(member, field, required, json::value_t::number_integer, "an Integer");
+    if (!v) return std::nullopt;
+    int64_t n = v->get<int64_t>();
+    if (n < min) {
+      Fail("Value '" + std::to_string(n) + "' at '" + field +
            "' failed to satisfy constraint: Member must have value greater than or equal to " + std::to_string(min));
-    } else if (v > max) {
-      Fail("Value '" + std::to_string(v) + "' at '" + field +
+    } else if (n > max) {
+      Fail("Value '" + std::to_string(n) + "' at '" + field +
            "' failed to satisfy constraint: Member must have value less than or equal to " + std::to_string(max));
     }
-    return v;
+    return n;
   }
 
   std::optional<bool> Bool(const char* member) {
-    auto it = body_.find(member);
-    if (it == body_.end() || it->is_null()) return std::nullopt;
-    if (!it->is_boolean()) {
-      type_error_ = std::string(it->type_name()) + " can not be converted to a Boolean (member " + member + ")";
-      return std::nullopt;
-    }
-    return it->get<bool>();
+    const json* v = Find(member, member, false, json::value_t::boolean, "a Boolean");
+    return v ? std::optional<bool>(v->get<bool>()) : std::nullopt;
   }
 
   // Epoch seconds (integer or fractional) to milliseconds.
   std::optional<int64_t> TimestampMs(const char* member) {
-    auto it = body_.find(member);
-    if (it == body_.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number()) {
-      type_error_ = std::string(it->type_name()) + " can not be converted to a Timestamp (member " + member + ")";
-      return std::nullopt;
-    }
-    return static_cast<int64_t>(std::llround(it->get<double>() * 1000.0));
+    const json* v = Find(member, member, false, json::value_t::number_float, "a Timestamp");
+    return v ? std::optional<int64_t>(std::llround(v->get<double>() * 1000.0)) : std::nullopt;
   }
 
+  // An object or array member; nullptr when absent or of another type (a SerializationException).
   const json* Member(const char* member, json::value_t type) {
-    auto it = body_.find(member);
-    if (it == body_.end() || it->is_null()) return nullptr;
-    if (it->type() != type) {
-      type_error_ = std::string("unexpected ") + it->type_name() + " for member " + member;
-      return nullptr;
-    }
-    return &*it;
+    return Find(member, member, false, type, type == json::value_t::array ? "a List" : "a Structure");
   }
 
   void Fail(std::string message) { errors_.push_back(std::move(message)); }
@@ -120,12 +94,32 @@ class Input {
   Status Check() const {
     if (!type_error_.empty()) return Serialization(type_error_);
     if (errors_.empty()) return Status::Ok();
-    std::string msg = std::to_string(errors_.size()) + " validation error" + (errors_.size() > 1 ? "s" : "") + " detected: ";
+    std::string msg =
+        std::to_string(errors_.size()) + " validation error" + (errors_.size() > 1 ? "s" : "") + " detected: ";
     for (size_t i = 0; i < errors_.size(); ++i) msg += (i ? "; " : "") + errors_[i];
     return Status::InvalidArgument(msg).WithType("ValidationException");
   }
 
  private:
+  // The member when present and of the wanted type. Absent (or null): nullptr,
+  // and a constraint failure when required. Another type: nullptr and a
+  // SerializationException. number_integer takes any integer, number_float any number.
+  const json* Find(const char* member, const char* field, bool required, json::value_t type, const char* what) {
+    auto it = body_.find(member);
+    if (it == body_.end() || it->is_null()) {
+      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
+      return nullptr;
+    }
+    bool ok = type == json::value_t::number_integer ? it->is_number_integer()
+              : type == json::value_t::number_float ? it->is_number()
+                                                    : it->type() == type;
+    if (!ok) {
+      type_error_ = std::string(it->type_name()) + " can not be converted to " + what + " (member " + member + ")";
+      return nullptr;
+    }
+    return &*it;
+  }
+
   const json& body_;
   std::vector<std::string> errors_;
   std::string type_error_;
@@ -182,7 +176,8 @@ struct FastPutRecords {
 bool IsStreamName(std::string_view v) {
   if (v.empty() || v.size() > 128) return false;
   return std::all_of(v.begin(), v.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
   });
 }
 
@@ -246,11 +241,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -264,6 +269,18 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// An operation that reads its input from a JSON body: SerializationException
+// when the body is not a JSON object, else `op` with the members to read.
+using BodyOperation = std::function<void(RequestContext&, Input&, const json&, JsonReply)>;
+JsonOperation WithInput(BodyOperation op) {
+  return [op = std::move(op)](RequestContext& ctx, std::string_view body, JsonReply reply) {
+    auto parsed = ParseBody(body);
+    if (!parsed.ok()) return reply(parsed.status());
+    Input in(*parsed);
+    op(ctx, in, *parsed, std::move(reply));
+  };
+}
+
 }  // namespace
 
 JsonService KinesisApi::Service() {
@@ -274,75 +291,70 @@ JsonService KinesisApi::Service() {
   svc.error_names = {{StatusCode::kInvalidArgument, "InvalidArgumentException"},
                      {StatusCode::kFailedPrecondition, "ResourceInUseException"},
                      {StatusCode::kResourceExhausted, "LimitExceededException"}};
-  svc.cbor = CborShape{{"Data"},
-                       {"Timestamp", "StreamCreationTimestamp", "ApproximateArrivalTimestamp", "ConsumerCreationTimestamp"}};
+  svc.cbor = CborShape{
+      {"Data"}, {"Timestamp", "StreamCreationTimestamp", "ApproximateArrivalTimestamp", "ConsumerCreationTimestamp"}};
   const std::string account = store_.options().account_id;
 
   // An operation over one stream: decode, resolve and authorize, then `run`.
   using StreamOp = std::function<void(RequestContext&, Input&, const json&, const std::string& name, JsonReply)>;
   auto stream_op = [this](const char* action, StreamOp run) -> JsonOperation {
-    return [this, action, run](RequestContext& ctx, std::string_view body, JsonReply reply) {
-      auto parsed = ParseBody(body);
-      if (!parsed.ok()) return reply(parsed.status());
-      Input in(*parsed);
+    return WithInput([this, action, run](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
       auto name = in.Str("StreamName", "streamName", false, 1, 128, kStreamNamePattern);
       auto arn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
       auto id = in.Str("StreamId", "streamId", false, 20, 24);
       if (Status s = in.Check(); !s.ok()) return reply(s);
       auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));
       if (!resolved.ok()) return reply(resolved.status());
-      const std::string stream_arn = "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id +
-                                     ":stream/" + *resolved;
+      const std::string stream_arn =
+          "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id + ":stream/" + *resolved;
       if (Status s = ctx.Authorize(std::string("kinesis:") + action, stream_arn); !s.ok()) return reply(s);
-      run(ctx, in, *parsed, *resolved, std::move(reply));
-    };
+      run(ctx, in, parsed_body, *resolved, std::move(reply));
+    });
   };
   auto ok = [](JsonReply& reply) { reply(std::string("{}")); };
 
-  svc.operations["CreateStream"] = [this, ok](RequestContext& ctx, std::string_view body, JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto name = in.Str("StreamName", "streamName", true, 1, 128, kStreamNamePattern);
-    auto shards = in.Int("ShardCount", "shardCount", false, 1, 100000);
-    auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", false, 1024, 10240);
-    streams::StreamMode mode = streams::StreamMode::kProvisioned;
-    if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
-      Input details(*d);
-      auto m = details.Str("StreamMode", "streamModeDetails.streamMode", true, 0, 64, "PROVISIONED|ON_DEMAND");
-      if (Status s = details.Check(); !s.ok()) return reply(s);
-      if (m == "ON_DEMAND") mode = streams::StreamMode::kOnDemand;
-    }
-    std::map<std::string, std::string> tags;
-    if (const json* t = in.Member("Tags", json::value_t::object)) {
-      for (auto it = t->begin(); it != t->end(); ++it) {
-        if (!it.value().is_string()) return reply(Serialization("Tag values must be strings"));
-        tags[it.key()] = it.value().get<std::string>();
-      }
-    }
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (mode == streams::StreamMode::kProvisioned && !shards) {
-      return reply(Status::InvalidArgument("ShardCount is required for a PROVISIONED stream."));
-    }
-    if (Status s = ctx.Authorize("kinesis:CreateStream", "arn:aws:kinesis:" + ctx.server().region + ":" +
-                                                             ctx.server().account_id + ":stream/" + *name);
-        !s.ok()) {
-      return reply(s);
-    }
-    Status s = store_.CreateStream(*name, static_cast<int>(shards.value_or(4)), mode, tags,
-                                   static_cast<int>(kib.value_or(1024)));
-    if (!s.ok()) return reply(s.code() == StatusCode::kAlreadyExists ? s.WithType("ResourceInUseException") : s);
-    ok(reply);
-  };
+  svc.operations["CreateStream"] =
+      WithInput([this, ok](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto name = in.Str("StreamName", "streamName", true, 1, 128, kStreamNamePattern);
+        auto shards = in.Int("ShardCount", "shardCount", false, 1, 100000);
+        auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", false, 1024, 10240);
+        streams::StreamMode mode = streams::StreamMode::kProvisioned;
+        if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
+          Input details(*d);
+          auto m = details.Str("StreamMode", "streamModeDetails.streamMode", true, 0, 64, "PROVISIONED|ON_DEMAND");
+          if (Status s = details.Check(); !s.ok()) return reply(s);
+          if (m == "ON_DEMAND") mode = streams::StreamMode::kOnDemand;
+        }
+        std::map<std::string, std::string> tags;
+        if (const json* t = in.Member("Tags", json::value_t::object)) {
+          for (auto it = t->begin(); it != t->end(); ++it) {
+            if (!it.value().is_string()) return reply(Serialization("Tag values must be strings"));
+            tags[it.key()] = it.value().get<std::string>();
+          }
+        }
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (mode == streams::StreamMode::kProvisioned && !shards) {
+          return reply(Status::InvalidArgument("ShardCount is required for a PROVISIONED stream."));
+        }
+        if (Status s = ctx.Authorize("kinesis:CreateStream", "arn:aws:kinesis:" + ctx.server().region + ":" +
+                                                                 ctx.server().account_id + ":stream/" + *name);
+            !s.ok()) {
+          return reply(s);
+        }
+        Status s = store_.CreateStream(*name, static_cast<int>(shards.value_or(4)), mode, tags,
+                                       static_cast<int>(kib.value_or(1024)));
+        if (!s.ok()) return reply(s.code() == StatusCode::kAlreadyExists ? s.WithType("ResourceInUseException") : s);
+        ok(reply);
+      });
 
-  svc.operations["DeleteStream"] = stream_op("DeleteStream", [this, ok](RequestContext&, Input& in, const json&,
-                                                                         const std::string& name, JsonReply reply) {
-    bool enforce = in.Bool("EnforceConsumerDeletion").value_or(false);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    // AWS deletes consumers along with the stream unless told to refuse.
-    if (Status s = store_.DeleteStream(name, !enforce ? false : true); !s.ok()) return reply(s);
-    ok(reply);
-  });
+  svc.operations["DeleteStream"] = stream_op(
+      "DeleteStream", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        bool enforce = in.Bool("EnforceConsumerDeletion").value_or(false);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        // AWS deletes consumers along with the stream unless told to refuse.
+        if (Status s = store_.DeleteStream(name, !enforce ? false : true); !s.ok()) return reply(s);
+        ok(reply);
+      });
 
   auto describe_summary = [this](const streams::StreamInfo& st) {
     int open = 0;
@@ -364,185 +376,185 @@ JsonService KinesisApi::Service() {
   };
 
   svc.operations["DescribeStreamSummary"] = stream_op(
-      "DescribeStreamSummary", [this, describe_summary](RequestContext&, Input&, const json&, const std::string& name,
-                                                        JsonReply reply) {
+      "DescribeStreamSummary",
+      [this, describe_summary](RequestContext&, Input&, const json&, const std::string& name, JsonReply reply) {
         auto st = store_.Describe(name);
         if (!st.ok()) return reply(st.status());
         reply(Dump({{"StreamDescriptionSummary", describe_summary(*st)}}));
       });
 
-  svc.operations["DescribeStream"] = stream_op("DescribeStream", [this](RequestContext&, Input& in, const json&,
-                                                                         const std::string& name, JsonReply reply) {
-    auto limit = in.Int("Limit", "limit", false, 1, 10000);
-    auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto st = store_.Describe(name);
-    if (!st.ok()) return reply(st.status());
-    auto start_index = start ? streams::ParseShardId(*start) : std::nullopt;
-    json shards = json::array();
-    bool more = false;
-    for (const auto& sh : st->shards) {
-      if (start_index && sh.index <= *start_index) continue;
-      if (static_cast<int64_t>(shards.size()) >= limit.value_or(100)) {
-        more = true;
-        break;
-      }
-      shards.push_back(ShardJson(store_, *st, sh));
-    }
-    json d = {{"StreamName", st->name},
-              {"StreamARN", st->arn},
-              {"StreamStatus", streams::StreamStatusName(st->status)},
-              {"StreamModeDetails", ModeJson(st->mode)},
-              {"Shards", shards},
-              {"HasMoreShards", more},
-              {"RetentionPeriodHours", st->retention_hours},
-              {"StreamCreationTimestamp", Seconds(st->created_ms)},
-              {"EnhancedMonitoring", json::array({{{"ShardLevelMetrics", st->shard_level_metrics}}})},
-              {"EncryptionType", st->encryption_type}};
-    if (!st->key_id.empty()) d["KeyId"] = st->key_id;
-    reply(Dump({{"StreamDescription", d}}));
-  });
-
-  svc.operations["ListStreams"] = [this](RequestContext& ctx, std::string_view body, JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto limit = in.Int("Limit", "limit", false, 1, 10000);
-    auto start = in.Str("ExclusiveStartStreamName", "exclusiveStartStreamName", false, 1, 128, kStreamNamePattern);
-    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (Status s = ctx.Authorize("kinesis:ListStreams", "*"); !s.ok()) return reply(s);
-    std::string after = start.value_or("");
-    if (token) {
-      auto decoded = auth::Base64Decode(*token);
-      if (!decoded || !StartsWith(*decoded, "streams:")) return reply(Status::InvalidArgument("Invalid NextToken."));
-      after = decoded->substr(8);
-    }
-    json names = json::array(), summaries = json::array();
-    bool more = false;
-    for (const auto& st : store_.ListSummaries()) {
-      if (!after.empty() && st.name <= after) continue;
-      if (static_cast<int64_t>(names.size()) >= limit.value_or(100)) {
-        more = true;
-        break;
-      }
-      names.push_back(st.name);
-      summaries.push_back({{"StreamName", st.name},
-                           {"StreamARN", st.arn},
-                           {"StreamStatus", streams::StreamStatusName(st.status)},
-                           {"StreamModeDetails", ModeJson(st.mode)},
-                           {"StreamCreationTimestamp", Seconds(st.created_ms)}});
-    }
-    json out = {{"StreamNames", names}, {"HasMoreStreams", more}, {"StreamSummaries", summaries}};
-    if (more) out["NextToken"] = auth::Base64Encode("streams:" + names.back().get<std::string>());
-    reply(Dump(out));
-  };
-
-  svc.operations["ListShards"] = [this](RequestContext& ctx, std::string_view body, JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto name = in.Str("StreamName", "streamName", false, 1, 128, kStreamNamePattern);
-    auto arn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
-    auto id = in.Str("StreamId", "streamId", false, 20, 24);
-    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
-    auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
-    auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
-    in.TimestampMs("StreamCreationTimestamp");
-    std::string filter_type;
-    std::optional<std::string> filter_shard;
-    std::optional<int64_t> filter_ts;
-    if (const json* f = in.Member("ShardFilter", json::value_t::object)) {
-      Input fin(*f);
-      filter_type = fin.Str("Type", "shardFilter.type", true, 1, 64,
-                            "AFTER_SHARD_ID|AT_TRIM_HORIZON|FROM_TRIM_HORIZON|AT_LATEST|AT_TIMESTAMP|FROM_TIMESTAMP")
-                        .value_or("");
-      filter_shard = fin.Str("ShardId", "shardFilter.shardId", false, 1, 128, kShardIdPattern);
-      filter_ts = fin.TimestampMs("Timestamp");
-      if (Status s = fin.Check(); !s.ok()) return reply(s);
-    }
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    std::string stream;
-    uint32_t after_index = 0;
-    bool has_after = false;
-    if (token) {
-      if (name || arn || start) {
-        return reply(Status::InvalidArgument("NextToken and StreamName (or StreamARN, ExclusiveStartShardId) cannot "
-                                             "be provided together."));
-      }
-      auto decoded = auth::Base64Decode(*token);
-      size_t bar = decoded ? decoded->rfind('|') : std::string::npos;
-      if (!decoded || !StartsWith(*decoded, "shards:") || bar == std::string::npos) {
-        return reply(Status::InvalidArgument("Invalid NextToken."));
-      }
-      stream = decoded->substr(7, bar - 7);
-      auto index = streams::ParseShardId(std::string_view(*decoded).substr(bar + 1));
-      if (!index) return reply(Status::InvalidArgument("Invalid NextToken."));
-      after_index = *index;
-      has_after = true;
-    } else {
-      auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));
-      if (!resolved.ok()) return reply(resolved.status());
-      stream = *resolved;
-      if (start) {
-        auto idx = streams::ParseShardId(*start);
-        if (idx) {
-          after_index = *idx;
-          has_after = true;
+  svc.operations["DescribeStream"] = stream_op(
+      "DescribeStream", [this](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto limit = in.Int("Limit", "limit", false, 1, 10000);
+        auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto st = store_.Describe(name);
+        if (!st.ok()) return reply(st.status());
+        auto start_index = start ? streams::ParseShardId(*start) : std::nullopt;
+        json shards = json::array();
+        bool more = false;
+        for (const auto& sh : st->shards) {
+          if (start_index && sh.index <= *start_index) continue;
+          if (static_cast<int64_t>(shards.size()) >= limit.value_or(100)) {
+            more = true;
+            break;
+          }
+          shards.push_back(ShardJson(store_, *st, sh));
         }
-      }
-    }
-    if (Status s = ctx.Authorize("kinesis:ListShards", "arn:aws:kinesis:" + ctx.server().region + ":" +
-                                                           ctx.server().account_id + ":stream/" + stream);
-        !s.ok()) {
-      return reply(s);
-    }
-    auto st = store_.Describe(stream);
-    if (!st.ok()) return reply(st.status());
-    if (filter_type == "AFTER_SHARD_ID" && filter_shard) {
-      if (auto idx = streams::ParseShardId(*filter_shard)) {
-        after_index = has_after ? std::max(after_index, *idx) : *idx;
-        has_after = true;
-      }
-    }
-    // When a closed shard's children appeared: its end in time.
-    auto closed_at = [&](const streams::ShardInfo& s) -> std::optional<int64_t> {
-      for (const auto& c : st->shards) {
-        if (c.parent == s.id || c.adjacent_parent == s.id) return c.created_ms;
-      }
-      return std::nullopt;
-    };
-    json shards = json::array();
-    bool more = false;
-    const int64_t limit = max.value_or(1000);
-    for (const auto& sh : st->shards) {
-      if (has_after && sh.index <= after_index) continue;
-      bool keep = true;
-      if (filter_type == "AT_LATEST") keep = sh.open();
-      if (filter_type == "AT_TRIM_HORIZON") {
-        keep = sh.parent.empty() || std::none_of(st->shards.begin(), st->shards.end(), [&](const auto& p) {
-                 return p.id == sh.parent || p.id == sh.adjacent_parent;
-               });
-      }
-      if ((filter_type == "AT_TIMESTAMP" || filter_type == "FROM_TIMESTAMP") && filter_ts) {
-        auto closed = closed_at(sh);
-        bool open_at = sh.created_ms <= *filter_ts && (!closed || *closed > *filter_ts);
-        keep = filter_type == "AT_TIMESTAMP" ? open_at : (open_at || sh.created_ms > *filter_ts);
-      }
-      if (!keep) continue;
-      if (static_cast<int64_t>(shards.size()) >= limit) {
-        more = true;
-        break;
-      }
-      shards.push_back(ShardJson(store_, *st, sh));
-    }
-    json out = {{"Shards", shards}};
-    if (more) {
-      out["NextToken"] = auth::Base64Encode("shards:" + stream + "|" +
-                                            std::to_string(*streams::ParseShardId(shards.back()["ShardId"].get<std::string>())));
-    }
-    reply(Dump(out));
-  };
+        json d = {{"StreamName", st->name},
+                  {"StreamARN", st->arn},
+                  {"StreamStatus", streams::StreamStatusName(st->status)},
+                  {"StreamModeDetails", ModeJson(st->mode)},
+                  {"Shards", shards},
+                  {"HasMoreShards", more},
+                  {"RetentionPeriodHours", st->retention_hours},
+                  {"StreamCreationTimestamp", Seconds(st->created_ms)},
+                  {"EnhancedMonitoring", json::array({{{"ShardLevelMetrics", st->shard_level_metrics}}})},
+                  {"EncryptionType", st->encryption_type}};
+        if (!st->key_id.empty()) d["KeyId"] = st->key_id;
+        reply(Dump({{"StreamDescription", d}}));
+      });
+
+  svc.operations["ListStreams"] =
+      WithInput([this](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto limit = in.Int("Limit", "limit", false, 1, 10000);
+        auto start = in.Str("ExclusiveStartStreamName", "exclusiveStartStreamName", false, 1, 128, kStreamNamePattern);
+        auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = ctx.Authorize("kinesis:ListStreams", "*"); !s.ok()) return reply(s);
+        std::string after = start.value_or("");
+        if (token) {
+          auto decoded = auth::Base64Decode(*token);
+          if (!decoded || !StartsWith(*decoded, "streams:"))
+            return reply(Status::InvalidArgument("Invalid NextToken."));
+          after = decoded->substr(8);
+        }
+        json names = json::array(), summaries = json::array();
+        bool more = false;
+        for (const auto& st : store_.ListSummaries()) {
+          if (!after.empty() && st.name <= after) continue;
+          if (static_cast<int64_t>(names.size()) >= limit.value_or(100)) {
+            more = true;
+            break;
+          }
+          names.push_back(st.name);
+          summaries.push_back({{"StreamName", st.name},
+                               {"StreamARN", st.arn},
+                               {"StreamStatus", streams::StreamStatusName(st.status)},
+                               {"StreamModeDetails", ModeJson(st.mode)},
+                               {"StreamCreationTimestamp", Seconds(st.created_ms)}});
+        }
+        json out = {{"StreamNames", names}, {"HasMoreStreams", more}, {"StreamSummaries", summaries}};
+        if (more) out["NextToken"] = auth::Base64Encode("streams:" + names.back().get<std::string>());
+        reply(Dump(out));
+      });
+
+  svc.operations["ListShards"] =
+      WithInput([this](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto name = in.Str("StreamName", "streamName", false, 1, 128, kStreamNamePattern);
+        auto arn = in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+        auto id = in.Str("StreamId", "streamId", false, 20, 24);
+        auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+        auto start = in.Str("ExclusiveStartShardId", "exclusiveStartShardId", false, 1, 128, kShardIdPattern);
+        auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
+        in.TimestampMs("StreamCreationTimestamp");
+        std::string filter_type;
+        std::optional<std::string> filter_shard;
+        std::optional<int64_t> filter_ts;
+        if (const json* f = in.Member("ShardFilter", json::value_t::object)) {
+          Input fin(*f);
+          filter_type =
+              fin.Str("Type", "shardFilter.type", true, 1, 64,
+                      "AFTER_SHARD_ID|AT_TRIM_HORIZON|FROM_TRIM_HORIZON|AT_LATEST|AT_TIMESTAMP|FROM_TIMESTAMP")
+                  .value_or("");
+          filter_shard = fin.Str("ShardId", "shardFilter.shardId", false, 1, 128, kShardIdPattern);
+          filter_ts = fin.TimestampMs("Timestamp");
+          if (Status s = fin.Check(); !s.ok()) return reply(s);
+        }
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        std::string stream;
+        uint32_t after_index = 0;
+        bool has_after = false;
+        if (token) {
+          if (name || arn || start) {
+            return reply(
+                Status::InvalidArgument("NextToken and StreamName (or StreamARN, ExclusiveStartShardId) cannot "
+                                        "be provided together."));
+          }
+          auto decoded = auth::Base64Decode(*token);
+          size_t bar = decoded ? decoded->rfind('|') : std::string::npos;
+          if (!decoded || !StartsWith(*decoded, "shards:") || bar == std::string::npos) {
+            return reply(Status::InvalidArgument("Invalid NextToken."));
+          }
+          stream = decoded->substr(7, bar - 7);
+          auto index = streams::ParseShardId(std::string_view(*decoded).substr(bar + 1));
+          if (!index) return reply(Status::InvalidArgument("Invalid NextToken."));
+          after_index = *index;
+          has_after = true;
+        } else {
+          auto resolved = store_.Resolve(name.value_or(""), arn.value_or(""), id.value_or(""));
+          if (!resolved.ok()) return reply(resolved.status());
+          stream = *resolved;
+          if (start) {
+            auto idx = streams::ParseShardId(*start);
+            if (idx) {
+              after_index = *idx;
+              has_after = true;
+            }
+          }
+        }
+        if (Status s = ctx.Authorize("kinesis:ListShards", "arn:aws:kinesis:" + ctx.server().region + ":" +
+                                                               ctx.server().account_id + ":stream/" + stream);
+            !s.ok()) {
+          return reply(s);
+        }
+        auto st = store_.Describe(stream);
+        if (!st.ok()) return reply(st.status());
+        if (filter_type == "AFTER_SHARD_ID" && filter_shard) {
+          if (auto idx = streams::ParseShardId(*filter_shard)) {
+            after_index = has_after ? std::max(after_index, *idx) : *idx;
+            has_after = true;
+          }
+        }
+        // When a closed shard's children appeared: its end in time.
+        auto closed_at = [&](const streams::ShardInfo& s) -> std::optional<int64_t> {
+          for (const auto& c : st->shards) {
+            if (c.parent == s.id || c.adjacent_parent == s.id) return c.created_ms;
+          }
+          return std::nullopt;
+        };
+        json shards = json::array();
+        bool more = false;
+        const int64_t limit = max.value_or(1000);
+        for (const auto& sh : st->shards) {
+          if (has_after && sh.index <= after_index) continue;
+          bool keep = true;
+          if (filter_type == "AT_LATEST") keep = sh.open();
+          if (filter_type == "AT_TRIM_HORIZON") {
+            keep = sh.parent.empty() || std::none_of(st->shards.begin(), st->shards.end(), [&](const auto& p) {
+                     return p.id == sh.parent || p.id == sh.adjacent_parent;
+                   });
+          }
+          if ((filter_type == "AT_TIMESTAMP" || filter_type == "FROM_TIMESTAMP") && filter_ts) {
+            auto closed = closed_at(sh);
+            bool open_at = sh.created_ms <= *filter_ts && (!closed || *closed > *filter_ts);
+            keep = filter_type == "AT_TIMESTAMP" ? open_at : (open_at || sh.created_ms > *filter_ts);
+          }
+          if (!keep) continue;
+          if (static_cast<int64_t>(shards.size()) >= limit) {
+            more = true;
+            break;
+          }
+          shards.push_back(ShardJson(store_, *st, sh));
+        }
+        json out = {{"Shards", shards}};
+        if (more) {
+          out["NextToken"] =
+              auth::Base64Encode("shards:" + stream + "|" +
+                                 std::to_string(*streams::ParseShardId(shards.back()["ShardId"].get<std::string>())));
+        }
+        reply(Dump(out));
+      });
 
   auto retention = [this, ok](bool increase) {
     return [this, ok, increase](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
@@ -576,75 +588,72 @@ JsonService KinesisApi::Service() {
       }
     }
   };
-  svc.operations["AddTagsToStream"] = stream_op("AddTagsToStream", [this, ok, read_tags](RequestContext&, Input& in,
-                                                                                          const json&, const std::string& name,
-                                                                                          JsonReply reply) {
-    std::map<std::string, std::string> tags;
-    read_tags(in, "Tags", &tags);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
-    ok(reply);
-  });
+  svc.operations["AddTagsToStream"] = stream_op(
+      "AddTagsToStream",
+      [this, ok, read_tags](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        std::map<std::string, std::string> tags;
+        read_tags(in, "Tags", &tags);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
+        ok(reply);
+      });
   svc.operations["RemoveTagsFromStream"] = stream_op(
-      "RemoveTagsFromStream", [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name,
-                                                    JsonReply reply) {
+      "RemoveTagsFromStream",
+      [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
         std::vector<std::string> keys;
         read_keys(in, "TagKeys", &keys);
         if (Status s = in.Check(); !s.ok()) return reply(s);
         if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
         ok(reply);
       });
-  svc.operations["ListTagsForStream"] = stream_op("ListTagsForStream", [this](RequestContext&, Input& in, const json&,
-                                                                               const std::string& name, JsonReply reply) {
-    auto start = in.Str("ExclusiveStartTagKey", "exclusiveStartTagKey", false, 1, 128);
-    auto limit = in.Int("Limit", "limit", false, 1, 50);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto st = store_.Describe(name);
-    if (!st.ok()) return reply(st.status());
-    json tags = json::array();
-    bool more = false;
-    for (const auto& [k, v] : st->tags) {
-      if (start && k <= *start) continue;
-      if (static_cast<int64_t>(tags.size()) >= limit.value_or(50)) {
-        more = true;
-        break;
-      }
-      tags.push_back({{"Key", k}, {"Value", v}});
-    }
-    reply(Dump({{"Tags", tags}, {"HasMoreTags", more}}));
-  });
+  svc.operations["ListTagsForStream"] = stream_op(
+      "ListTagsForStream", [this](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto start = in.Str("ExclusiveStartTagKey", "exclusiveStartTagKey", false, 1, 128);
+        auto limit = in.Int("Limit", "limit", false, 1, 50);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto st = store_.Describe(name);
+        if (!st.ok()) return reply(st.status());
+        json tags = json::array();
+        bool more = false;
+        for (const auto& [k, v] : st->tags) {
+          if (start && k <= *start) continue;
+          if (static_cast<int64_t>(tags.size()) >= limit.value_or(50)) {
+            more = true;
+            break;
+          }
+          tags.push_back({{"Key", k}, {"Value", v}});
+        }
+        reply(Dump({{"Tags", tags}, {"HasMoreTags", more}}));
+      });
   // The newer tagging actions name the resource by ARN in ResourceARN.
   auto resource_op = [this](const char* action, StreamOp run) -> JsonOperation {
-    return [this, action, run](RequestContext& ctx, std::string_view body, JsonReply reply) {
-      auto parsed = ParseBody(body);
-      if (!parsed.ok()) return reply(parsed.status());
-      Input in(*parsed);
+    return WithInput([this, action, run](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
       auto arn = in.Str("ResourceARN", "resourceARN", true, 1, 2048, kStreamArnPattern);
       if (Status s = in.Check(); !s.ok()) return reply(s);
       auto resolved = store_.Resolve("", *arn, "");
       if (!resolved.ok()) return reply(resolved.status());
       if (Status s = ctx.Authorize(std::string("kinesis:") + action, *arn); !s.ok()) return reply(s);
-      run(ctx, in, *parsed, *resolved, std::move(reply));
-    };
+      run(ctx, in, parsed_body, *resolved, std::move(reply));
+    });
   };
-  svc.operations["TagResource"] = resource_op("TagResource", [this, ok, read_tags](RequestContext&, Input& in,
-                                                                                   const json&, const std::string& name,
-                                                                                   JsonReply reply) {
-    std::map<std::string, std::string> tags;
-    read_tags(in, "Tags", &tags);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
-    ok(reply);
-  });
-  svc.operations["UntagResource"] = resource_op("UntagResource", [this, ok, read_keys](RequestContext&, Input& in,
-                                                                                       const json&, const std::string& name,
-                                                                                       JsonReply reply) {
-    std::vector<std::string> keys;
-    read_keys(in, "TagKeys", &keys);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
-    ok(reply);
-  });
+  svc.operations["TagResource"] = resource_op(
+      "TagResource",
+      [this, ok, read_tags](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        std::map<std::string, std::string> tags;
+        read_tags(in, "Tags", &tags);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["UntagResource"] = resource_op(
+      "UntagResource",
+      [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        std::vector<std::string> keys;
+        read_keys(in, "TagKeys", &keys);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
+        ok(reply);
+      });
   svc.operations["ListTagsForResource"] = resource_op(
       "ListTagsForResource", [this](RequestContext&, Input&, const json&, const std::string& name, JsonReply reply) {
         auto st = store_.Describe(name);
@@ -654,24 +663,27 @@ JsonService KinesisApi::Service() {
         reply(Dump({{"Tags", tags}}));
       });
 
-  svc.operations["StartStreamEncryption"] = stream_op(
-      "StartStreamEncryption", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
-        auto key = in.Str("KeyId", "keyId", true, 1, 2048);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (*type != "KMS") return reply(Status::InvalidArgument("EncryptionType must be KMS to start encryption."));
-        if (Status s = store_.SetEncryption(name, "KMS", *key); !s.ok()) return reply(s);
-        ok(reply);
-      });
-  svc.operations["StopStreamEncryption"] = stream_op(
-      "StopStreamEncryption", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
-        in.Str("KeyId", "keyId", true, 1, 2048);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        (void)type;
-        if (Status s = store_.SetEncryption(name, "NONE", ""); !s.ok()) return reply(s);
-        ok(reply);
-      });
+  svc.operations["StartStreamEncryption"] =
+      stream_op("StartStreamEncryption",
+                [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+                  auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
+                  auto key = in.Str("KeyId", "keyId", true, 1, 2048);
+                  if (Status s = in.Check(); !s.ok()) return reply(s);
+                  if (*type != "KMS")
+                    return reply(Status::InvalidArgument("EncryptionType must be KMS to start encryption."));
+                  if (Status s = store_.SetEncryption(name, "KMS", *key); !s.ok()) return reply(s);
+                  ok(reply);
+                });
+  svc.operations["StopStreamEncryption"] =
+      stream_op("StopStreamEncryption",
+                [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+                  auto type = in.Str("EncryptionType", "encryptionType", true, 1, 16, "NONE|KMS");
+                  in.Str("KeyId", "keyId", true, 1, 2048);
+                  if (Status s = in.Check(); !s.ok()) return reply(s);
+                  (void)type;
+                  if (Status s = store_.SetEncryption(name, "NONE", ""); !s.ok()) return reply(s);
+                  ok(reply);
+                });
 
   svc.operations["DescribeLimits"] = [this](RequestContext& ctx, std::string_view, JsonReply reply) {
     if (Status s = ctx.Authorize("kinesis:DescribeLimits", "*"); !s.ok()) return reply(s);
@@ -686,35 +698,35 @@ JsonService KinesisApi::Service() {
                 {"OnDemandStreamCountLimit", 50}}));
   };
 
-  svc.operations["UpdateStreamMode"] = [this, ok](RequestContext& ctx, std::string_view body, JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
-    std::optional<std::string> mode;
-    if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
-      Input din(*d);
-      mode = din.Str("StreamMode", "streamModeDetails.streamMode", true, 1, 64, "PROVISIONED|ON_DEMAND");
-      if (Status s = din.Check(); !s.ok()) return reply(s);
-    } else {
-      in.Fail("Value null at 'streamModeDetails' failed to satisfy constraint: Member must not be null");
-    }
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto name = store_.Resolve("", *arn, "");
-    if (!name.ok()) return reply(name.status());
-    if (Status s = ctx.Authorize("kinesis:UpdateStreamMode", *arn); !s.ok()) return reply(s);
-    Status s = store_.SetMode(*name, *mode == "ON_DEMAND" ? streams::StreamMode::kOnDemand : streams::StreamMode::kProvisioned);
-    if (!s.ok()) return reply(s);
-    ok(reply);
-  };
-
-  svc.operations["UpdateMaxRecordSize"] = stream_op(
-      "UpdateMaxRecordSize", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", true, 1024, 10240);
+  svc.operations["UpdateStreamMode"] =
+      WithInput([this, ok](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+        std::optional<std::string> mode;
+        if (const json* d = in.Member("StreamModeDetails", json::value_t::object)) {
+          Input din(*d);
+          mode = din.Str("StreamMode", "streamModeDetails.streamMode", true, 1, 64, "PROVISIONED|ON_DEMAND");
+          if (Status s = din.Check(); !s.ok()) return reply(s);
+        } else {
+          in.Fail("Value null at 'streamModeDetails' failed to satisfy constraint: Member must not be null");
+        }
         if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (Status s = store_.SetMaxRecordSize(name, static_cast<int>(*kib)); !s.ok()) return reply(s);
+        auto name = store_.Resolve("", *arn, "");
+        if (!name.ok()) return reply(name.status());
+        if (Status s = ctx.Authorize("kinesis:UpdateStreamMode", *arn); !s.ok()) return reply(s);
+        Status s = store_.SetMode(
+            *name, *mode == "ON_DEMAND" ? streams::StreamMode::kOnDemand : streams::StreamMode::kProvisioned);
+        if (!s.ok()) return reply(s);
         ok(reply);
       });
+
+  svc.operations["UpdateMaxRecordSize"] =
+      stream_op("UpdateMaxRecordSize",
+                [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+                  auto kib = in.Int("MaxRecordSizeInKiB", "maxRecordSizeInKiB", true, 1024, 10240);
+                  if (Status s = in.Check(); !s.ok()) return reply(s);
+                  if (Status s = store_.SetMaxRecordSize(name, static_cast<int>(*kib)); !s.ok()) return reply(s);
+                  ok(reply);
+                });
 
   auto monitoring = [this](bool enable) {
     return [this, enable](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
@@ -739,38 +751,39 @@ JsonService KinesisApi::Service() {
   svc.operations["EnableEnhancedMonitoring"] = stream_op("EnableEnhancedMonitoring", monitoring(true));
   svc.operations["DisableEnhancedMonitoring"] = stream_op("DisableEnhancedMonitoring", monitoring(false));
 
-  svc.operations["SplitShard"] = stream_op("SplitShard", [this, ok](RequestContext&, Input& in, const json&,
-                                                                     const std::string& name, JsonReply reply) {
-    auto shard = in.Str("ShardToSplit", "shardToSplit", true, 1, 128, kShardIdPattern);
-    auto key = in.Str("NewStartingHashKey", "newStartingHashKey", true, 1, 128, kHashKeyPattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto hash = streams::ParseHashKey(*key);
-    if (!hash) return reply(Status::InvalidArgument("NewStartingHashKey " + *key + " is out of range [0, 2^128-1]."));
-    if (Status s = store_.SplitShard(name, *shard, *hash); !s.ok()) return reply(s);
-    ok(reply);
-  });
-  svc.operations["MergeShards"] = stream_op("MergeShards", [this, ok](RequestContext&, Input& in, const json&,
-                                                                       const std::string& name, JsonReply reply) {
-    auto a = in.Str("ShardToMerge", "shardToMerge", true, 1, 128, kShardIdPattern);
-    auto b = in.Str("AdjacentShardToMerge", "adjacentShardToMerge", true, 1, 128, kShardIdPattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    if (Status s = store_.MergeShards(name, *a, *b); !s.ok()) return reply(s);
-    ok(reply);
-  });
-  svc.operations["UpdateShardCount"] = stream_op("UpdateShardCount", [this](RequestContext&, Input& in, const json&,
-                                                                             const std::string& name, JsonReply reply) {
-    auto target = in.Int("TargetShardCount", "targetShardCount", true, 1, 100000);
-    auto scaling = in.Str("ScalingType", "scalingType", true, 1, 32, "UNIFORM_SCALING");
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    (void)scaling;
-    auto before = store_.UpdateShardCount(name, static_cast<int>(*target));
-    if (!before.ok()) return reply(before.status());
-    auto st = store_.Describe(name);
-    reply(Dump({{"StreamName", name},
-                {"CurrentShardCount", *before},
-                {"TargetShardCount", *target},
-                {"StreamARN", st.ok() ? st->arn : ""}}));
-  });
+  svc.operations["SplitShard"] = stream_op(
+      "SplitShard", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto shard = in.Str("ShardToSplit", "shardToSplit", true, 1, 128, kShardIdPattern);
+        auto key = in.Str("NewStartingHashKey", "newStartingHashKey", true, 1, 128, kHashKeyPattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto hash = streams::ParseHashKey(*key);
+        if (!hash)
+          return reply(Status::InvalidArgument("NewStartingHashKey " + *key + " is out of range [0, 2^128-1]."));
+        if (Status s = store_.SplitShard(name, *shard, *hash); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["MergeShards"] = stream_op(
+      "MergeShards", [this, ok](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto a = in.Str("ShardToMerge", "shardToMerge", true, 1, 128, kShardIdPattern);
+        auto b = in.Str("AdjacentShardToMerge", "adjacentShardToMerge", true, 1, 128, kShardIdPattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        if (Status s = store_.MergeShards(name, *a, *b); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["UpdateShardCount"] = stream_op(
+      "UpdateShardCount", [this](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto target = in.Int("TargetShardCount", "targetShardCount", true, 1, 100000);
+        auto scaling = in.Str("ScalingType", "scalingType", true, 1, 32, "UNIFORM_SCALING");
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        (void)scaling;
+        auto before = store_.UpdateShardCount(name, static_cast<int>(*target));
+        if (!before.ok()) return reply(before.status());
+        auto st = store_.Describe(name);
+        reply(Dump({{"StreamName", name},
+                    {"CurrentShardCount", *before},
+                    {"TargetShardCount", *target},
+                    {"StreamARN", st.ok() ? st->arn : ""}}));
+      });
 
   // Consumers.
   auto consumer_json = [](const streams::ConsumerInfo& c, const std::string& stream_arn, bool with_stream) {
@@ -781,24 +794,21 @@ JsonService KinesisApi::Service() {
     if (with_stream) j["StreamARN"] = stream_arn;
     return j;
   };
-  svc.operations["RegisterStreamConsumer"] = [this, consumer_json](RequestContext& ctx, std::string_view body,
-                                                                   JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
-    auto consumer = in.Str("ConsumerName", "consumerName", true, 1, 128, kStreamNamePattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto name = store_.Resolve("", *arn, "");
-    if (!name.ok()) return reply(name.status());
-    if (Status s = ctx.Authorize("kinesis:RegisterStreamConsumer", *arn); !s.ok()) return reply(s);
-    auto c = store_.RegisterConsumer(*name, *consumer);
-    if (!c.ok()) {
-      return reply(c.status().code() == StatusCode::kAlreadyExists ? c.status().WithType("ResourceInUseException")
-                                                                    : c.status());
-    }
-    reply(Dump({{"Consumer", consumer_json(*c, *arn, false)}}));
-  };
+  svc.operations["RegisterStreamConsumer"] =
+      WithInput([this, consumer_json](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+        auto consumer = in.Str("ConsumerName", "consumerName", true, 1, 128, kStreamNamePattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto name = store_.Resolve("", *arn, "");
+        if (!name.ok()) return reply(name.status());
+        if (Status s = ctx.Authorize("kinesis:RegisterStreamConsumer", *arn); !s.ok()) return reply(s);
+        auto c = store_.RegisterConsumer(*name, *consumer);
+        if (!c.ok()) {
+          return reply(c.status().code() == StatusCode::kAlreadyExists ? c.status().WithType("ResourceInUseException")
+                                                                       : c.status());
+        }
+        reply(Dump({{"Consumer", consumer_json(*c, *arn, false)}}));
+      });
   // Finds a consumer by ConsumerARN, or StreamARN + ConsumerName.
   auto find_consumer = [this](Input& in, std::string* stream_name, std::string* stream_arn,
                               streams::ConsumerInfo* out) -> Status {
@@ -825,66 +835,57 @@ JsonService KinesisApi::Service() {
     }
     return Status::NotFound("Consumer " + (carn ? *carn : *cname) + " under stream " + arn + " not found.");
   };
-  svc.operations["DescribeStreamConsumer"] = [this, find_consumer, consumer_json](RequestContext& ctx,
-                                                                                  std::string_view body, JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    std::string name, arn;
-    streams::ConsumerInfo c;
-    if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
-    if (Status s = ctx.Authorize("kinesis:DescribeStreamConsumer", c.arn); !s.ok()) return reply(s);
-    reply(Dump({{"ConsumerDescription", consumer_json(c, arn, true)}}));
-  };
-  svc.operations["DeregisterStreamConsumer"] = [this, find_consumer, ok](RequestContext& ctx, std::string_view body,
-                                                                         JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    std::string name, arn;
-    streams::ConsumerInfo c;
-    if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
-    if (Status s = ctx.Authorize("kinesis:DeregisterStreamConsumer", c.arn); !s.ok()) return reply(s);
-    if (Status s = store_.DeregisterConsumer(name, c.name); !s.ok()) return reply(s);
-    ok(reply);
-  };
-  svc.operations["ListStreamConsumers"] = [this, consumer_json](RequestContext& ctx, std::string_view body,
-                                                                JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
-    auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
-    auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
-    in.TimestampMs("StreamCreationTimestamp");
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto name = store_.Resolve("", *arn, "");
-    if (!name.ok()) return reply(name.status());
-    if (Status s = ctx.Authorize("kinesis:ListStreamConsumers", *arn); !s.ok()) return reply(s);
-    auto st = store_.Describe(*name);
-    if (!st.ok()) return reply(st.status());
-    std::string after;
-    if (token) {
-      auto d = auth::Base64Decode(*token);
-      if (!d || !StartsWith(*d, "consumers:")) return reply(Status::InvalidArgument("Invalid NextToken."));
-      after = d->substr(10);
-    }
-    json list = json::array();
-    std::string last;
-    bool more = false;
-    for (const auto& c : st->consumers) {
-      if (!after.empty() && c.name <= after) continue;
-      if (static_cast<int64_t>(list.size()) >= max.value_or(100)) {
-        more = true;
-        break;
-      }
-      list.push_back(consumer_json(c, *arn, false));
-      last = c.name;
-    }
-    json out = {{"Consumers", list}};
-    if (more) out["NextToken"] = auth::Base64Encode("consumers:" + last);
-    reply(Dump(out));
-  };
+  svc.operations["DescribeStreamConsumer"] = WithInput(
+      [this, find_consumer, consumer_json](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        std::string name, arn;
+        streams::ConsumerInfo c;
+        if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
+        if (Status s = ctx.Authorize("kinesis:DescribeStreamConsumer", c.arn); !s.ok()) return reply(s);
+        reply(Dump({{"ConsumerDescription", consumer_json(c, arn, true)}}));
+      });
+  svc.operations["DeregisterStreamConsumer"] =
+      WithInput([this, find_consumer, ok](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        std::string name, arn;
+        streams::ConsumerInfo c;
+        if (Status s = find_consumer(in, &name, &arn, &c); !s.ok()) return reply(s);
+        if (Status s = ctx.Authorize("kinesis:DeregisterStreamConsumer", c.arn); !s.ok()) return reply(s);
+        if (Status s = store_.DeregisterConsumer(name, c.name); !s.ok()) return reply(s);
+        ok(reply);
+      });
+  svc.operations["ListStreamConsumers"] =
+      WithInput([this, consumer_json](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto arn = in.Str("StreamARN", "streamARN", true, 1, 2048, kStreamArnPattern);
+        auto max = in.Int("MaxResults", "maxResults", false, 1, 10000);
+        auto token = in.Str("NextToken", "nextToken", false, 1, 1048576);
+        in.TimestampMs("StreamCreationTimestamp");
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto name = store_.Resolve("", *arn, "");
+        if (!name.ok()) return reply(name.status());
+        if (Status s = ctx.Authorize("kinesis:ListStreamConsumers", *arn); !s.ok()) return reply(s);
+        auto st = store_.Describe(*name);
+        if (!st.ok()) return reply(st.status());
+        std::string after;
+        if (token) {
+          auto d = auth::Base64Decode(*token);
+          if (!d || !StartsWith(*d, "consumers:")) return reply(Status::InvalidArgument("Invalid NextToken."));
+          after = d->substr(10);
+        }
+        json list = json::array();
+        std::string last;
+        bool more = false;
+        for (const auto& c : st->consumers) {
+          if (!after.empty() && c.name <= after) continue;
+          if (static_cast<int64_t>(list.size()) >= max.value_or(100)) {
+            more = true;
+            break;
+          }
+          list.push_back(consumer_json(c, *arn, false));
+          last = c.name;
+        }
+        json out = {{"Consumers", list}};
+        if (more) out["NextToken"] = auth::Base64Encode("consumers:" + last);
+        reply(Dump(out));
+      });
 
   // Data plane.
   struct PutItem {
@@ -899,7 +900,9 @@ JsonService KinesisApi::Service() {
     auto ehk = in.Str("ExplicitHashKey", (prefix + "explicitHashKey").c_str(), false, 1, 128, kHashKeyPattern);
     EL_RETURN_IF_ERROR(in.Check());
     auto bytes = auth::Base64Decode(*data);
-    if (!bytes) return Serialization("Base64 decoding failed for the Data of " + (prefix.empty() ? std::string("the record") : prefix));
+    if (!bytes)
+      return Serialization("Base64 decoding failed for the Data of " +
+                           (prefix.empty() ? std::string("the record") : prefix));
     out->partition_key = std::move(*pk);
     out->data = std::move(*bytes);
     out->explicit_hash_key = std::move(ehk);
@@ -910,8 +913,10 @@ JsonService KinesisApi::Service() {
     if (item.explicit_hash_key) {
       auto h = streams::ParseHashKey(*item.explicit_hash_key);
       if (!h) {
-        return Status::InvalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
-                                       "Specified value was " + *item.explicit_hash_key);
+        return Status::InvalidArgument(
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+            "Specified value was " +
+            *item.explicit_hash_key);
       }
       return *h;
     }
@@ -921,37 +926,39 @@ JsonService KinesisApi::Service() {
     return h;
   };
 
-  svc.operations["PutRecord"] = stream_op("PutRecord", [this, decode_record, hash_key_of](
-                                                          RequestContext&, Input& in, const json&,
-                                                          const std::string& name, JsonReply reply) {
-    PutItem item;
-    if (Status s = decode_record(in, "", &item); !s.ok()) return reply(s);
-    auto ordering = in.Str("SequenceNumberForOrdering", "sequenceNumberForOrdering", false, 1, 128, kSequencePattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto max_bytes = store_.MaxRecordBytes(name);
-    if (!max_bytes.ok()) return reply(max_bytes.status());
-    const size_t limit = *max_bytes;
-    if (item.data.size() + item.partition_key.size() > limit) {
-      return reply(Status::InvalidArgument("1 validation error detected: Value at 'data' failed to satisfy "
-                                           "constraint: Member must have length less than or equal to " +
-                                           std::to_string(limit))
-                       .WithType("ValidationException"));
-    }
-    if (ordering && !streams::ParseSequenceNumber(*ordering)) {
-      return reply(Status::InvalidArgument("ExclusiveMinimumSequenceNumber " + *ordering + " used in PutRecord on stream " +
-                                           name + " under account " + store_.options().account_id + " is invalid."));
-    }
-    auto hash = hash_key_of(item);
-    if (!hash.ok()) return reply(hash.status());
-    store_.Put(name, {{*hash, std::move(item.partition_key), std::move(item.data)}},
-               [reply](std::vector<Result<streams::PutOutput>> results) {
-                 const auto& r = results.at(0);
-                 if (!r.ok()) return reply(r.status());
-                 reply(Dump({{"ShardId", streams::ShardIdOf(r->shard_index)},
-                             {"SequenceNumber", streams::FormatSequenceNumber(r->sequence)},
-                             {"EncryptionType", r->kms ? "KMS" : "NONE"}}));
-               });
-  });
+  svc.operations["PutRecord"] =
+      stream_op("PutRecord", [this, decode_record, hash_key_of](RequestContext&, Input& in, const json&,
+                                                                const std::string& name, JsonReply reply) {
+        PutItem item;
+        if (Status s = decode_record(in, "", &item); !s.ok()) return reply(s);
+        auto ordering =
+            in.Str("SequenceNumberForOrdering", "sequenceNumberForOrdering", false, 1, 128, kSequencePattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto max_bytes = store_.MaxRecordBytes(name);
+        if (!max_bytes.ok()) return reply(max_bytes.status());
+        const size_t limit = *max_bytes;
+        if (item.data.size() + item.partition_key.size() > limit) {
+          return reply(Status::InvalidArgument("1 validation error detected: Value at 'data' failed to satisfy "
+                                               "constraint: Member must have length less than or equal to " +
+                                               std::to_string(limit))
+                           .WithType("ValidationException"));
+        }
+        if (ordering && !streams::ParseSequenceNumber(*ordering)) {
+          return reply(Status::InvalidArgument("ExclusiveMinimumSequenceNumber " + *ordering +
+                                               " used in PutRecord on stream " + name + " under account " +
+                                               store_.options().account_id + " is invalid."));
+        }
+        auto hash = hash_key_of(item);
+        if (!hash.ok()) return reply(hash.status());
+        store_.Put(name, {{*hash, std::move(item.partition_key), std::move(item.data)}},
+                   [reply](std::vector<Result<streams::PutOutput>> results) {
+                     const auto& r = results.at(0);
+                     if (!r.ok()) return reply(r.status());
+                     reply(Dump({{"ShardId", streams::ShardIdOf(r->shard_index)},
+                                 {"SequenceNumber", streams::FormatSequenceNumber(r->sequence)},
+                                 {"EncryptionType", r->kms ? "KMS" : "NONE"}}));
+                   });
+      });
 
   // Answers a PutRecords once the store has written (or refused) every record.
   auto put_records_reply = [](JsonReply reply) {
@@ -970,7 +977,8 @@ JsonService KinesisApi::Service() {
           out += "\",\"ShardId\":\"shardId-";
           const size_t at = out.size();
           out.append(12, '0');
-          for (uint32_t v = r->shard_index, d = 0; d < 12; ++d, v /= 10) out[at + 11 - d] = static_cast<char>('0' + v % 10);
+          for (uint32_t v = r->shard_index, d = 0; d < 12; ++d, v /= 10)
+            out[at + 11 - d] = static_cast<char>('0' + v % 10);
           out += "\"}";
           if (r->kms) encryption = "KMS";
         } else {
@@ -1002,9 +1010,11 @@ JsonService KinesisApi::Service() {
     } else if (!it->is_array()) {
       return reply(Serialization("Records must be a list"));
     } else if (it->empty()) {
-      in.Fail("Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      in.Fail(
+          "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1");
     } else if (it->size() > 500) {
-      in.Fail("Value '[...]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500");
+      in.Fail(
+          "Value '[...]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500");
     }
     if (Status s = in.Check(); !s.ok()) return reply(s);
     auto limit = store_.MaxRecordBytes(name);
@@ -1022,7 +1032,8 @@ JsonService KinesisApi::Service() {
       if (item.data.size() + item.partition_key.size() > *limit) {
         return reply(Status::InvalidArgument("1 validation error detected: Value at '" + prefix +
                                              "data' failed to satisfy constraint: Member must have length less than or "
-                                             "equal to " + std::to_string(*limit))
+                                             "equal to " +
+                                             std::to_string(*limit))
                          .WithType("ValidationException"));
       }
       total += item.data.size() + item.partition_key.size();
@@ -1071,7 +1082,9 @@ JsonService KinesisApi::Service() {
       for (int i = 0; i < bytes; ++i) p.push_back(static_cast<char>(v >> (8 * i)));
     };
     put(static_cast<uint64_t>(stream_created_ms), 8);
-    put(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count()), 8);
+    put(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count()),
+        8);
     put(shard, 4);
     put(position, 8);
     p += name;
@@ -1106,109 +1119,110 @@ JsonService KinesisApi::Service() {
     return it;
   };
 
-  svc.operations["GetShardIterator"] = stream_op("GetShardIterator", [this, make_iterator](
-                                                                         RequestContext&, Input& in, const json&,
-                                                                         const std::string& name, JsonReply reply) {
-    auto shard = in.Str("ShardId", "shardId", true, 1, 128, kShardIdPattern);
-    auto type = in.Str("ShardIteratorType", "shardIteratorType", true, 1, 64,
-                       "AT_SEQUENCE_NUMBER|AFTER_SEQUENCE_NUMBER|TRIM_HORIZON|LATEST|AT_TIMESTAMP");
-    auto seq = in.Str("StartingSequenceNumber", "startingSequenceNumber", false, 1, 128, kSequencePattern);
-    auto ts = in.TimestampMs("Timestamp");
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto st = store_.Describe(name);
-    if (!st.ok()) return reply(st.status());
-    auto index = streams::ParseShardId(*shard);
-    if (!index || *index >= st->shards.size()) {
-      return reply(Status::NotFound("Shard " + *shard + " in stream " + name + " under account " +
-                                    store_.options().account_id + " does not exist"));
-    }
-    const bool by_seq = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
-    if (by_seq != seq.has_value() && *type != "AT_TIMESTAMP") {
-      return reply(Status::InvalidArgument(
-          "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) "
-          "TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + *type + " and " +
-          (seq ? "also a" : "no") + " StartingSequenceNumber."));
-    }
-    if (*type == "AT_TIMESTAMP" && !ts) {
-      return reply(Status::InvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
-                                           "Current request has no timestamp parameter."));
-    }
-    streams::IteratorType t = *type == "AT_SEQUENCE_NUMBER"      ? streams::IteratorType::kAtSequenceNumber
-                              : *type == "AFTER_SEQUENCE_NUMBER" ? streams::IteratorType::kAfterSequenceNumber
-                              : *type == "TRIM_HORIZON"          ? streams::IteratorType::kTrimHorizon
-                              : *type == "LATEST"                ? streams::IteratorType::kLatest
-                                                                 : streams::IteratorType::kAtTimestamp;
-    auto position = store_.IteratorPosition(name, *index, t, seq.value_or(""), ts.value_or(0));
-    if (!position.ok()) return reply(position.status());
-    reply(Dump({{"ShardIterator", make_iterator(name, st->created_ms, *index, *position)}}));
-  });
+  svc.operations["GetShardIterator"] = stream_op(
+      "GetShardIterator",
+      [this, make_iterator](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
+        auto shard = in.Str("ShardId", "shardId", true, 1, 128, kShardIdPattern);
+        auto type = in.Str("ShardIteratorType", "shardIteratorType", true, 1, 64,
+                           "AT_SEQUENCE_NUMBER|AFTER_SEQUENCE_NUMBER|TRIM_HORIZON|LATEST|AT_TIMESTAMP");
+        auto seq = in.Str("StartingSequenceNumber", "startingSequenceNumber", false, 1, 128, kSequencePattern);
+        auto ts = in.TimestampMs("Timestamp");
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto st = store_.Describe(name);
+        if (!st.ok()) return reply(st.status());
+        auto index = streams::ParseShardId(*shard);
+        if (!index || *index >= st->shards.size()) {
+          return reply(Status::NotFound("Shard " + *shard + " in stream " + name + " under account " +
+                                        store_.options().account_id + " does not exist"));
+        }
+        const bool by_seq = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
+        if (by_seq != seq.has_value() && *type != "AT_TIMESTAMP") {
+          return reply(Status::InvalidArgument(
+              "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) "
+              "TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " +
+              *type + " and " + (seq ? "also a" : "no") + " StartingSequenceNumber."));
+        }
+        if (*type == "AT_TIMESTAMP" && !ts) {
+          return reply(
+              Status::InvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                                      "Current request has no timestamp parameter."));
+        }
+        streams::IteratorType t = *type == "AT_SEQUENCE_NUMBER"      ? streams::IteratorType::kAtSequenceNumber
+                                  : *type == "AFTER_SEQUENCE_NUMBER" ? streams::IteratorType::kAfterSequenceNumber
+                                  : *type == "TRIM_HORIZON"          ? streams::IteratorType::kTrimHorizon
+                                  : *type == "LATEST"                ? streams::IteratorType::kLatest
+                                                                     : streams::IteratorType::kAtTimestamp;
+        auto position = store_.IteratorPosition(name, *index, t, seq.value_or(""), ts.value_or(0));
+        if (!position.ok()) return reply(position.status());
+        reply(Dump({{"ShardIterator", make_iterator(name, st->created_ms, *index, *position)}}));
+      });
 
-  svc.operations["GetRecords"] = [this, make_iterator, parse_iterator](RequestContext& ctx, std::string_view body,
-                                                                       JsonReply reply) {
-    auto parsed = ParseBody(body);
-    if (!parsed.ok()) return reply(parsed.status());
-    Input in(*parsed);
-    auto token = in.Str("ShardIterator", "shardIterator", true, 1, 512);
-    auto limit = in.Int("Limit", "limit", false, 1, 10000);
-    in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
-    if (Status s = in.Check(); !s.ok()) return reply(s);
-    auto it = parse_iterator(*token);
-    if (!it.ok()) return reply(it.status());
-    const std::string arn = "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id + ":stream/" + it->name;
-    if (Status s = ctx.Authorize("kinesis:GetRecords", arn); !s.ok()) return reply(s);
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
-    if (now - it->issued_ms > kIteratorTtlMs) {
-      return reply(Status::InvalidArgument("Iterator expired. The iterator was created at time " +
-                                           std::to_string(it->issued_ms) + " ms while right now it is " +
-                                           std::to_string(now) +
-                                           " ms which is further in the future than the tolerated delay of 300000 "
-                                           "milliseconds.")
-                       .WithType("ExpiredIteratorException"));
-    }
-    auto st = store_.Describe(it->name);
-    if (!st.ok() || st->created_ms != it->stream_created_ms) {
-      return reply(Status::NotFound("Shard " + streams::ShardIdOf(it->shard) + " in stream " + it->name +
-                                    " under account " + store_.options().account_id + " does not exist"));
-    }
-    auto out = store_.Read(it->name, it->shard, it->position, static_cast<size_t>(limit.value_or(10000)),
-                           kMaxGetRecordsBytes);
-    if (!out.ok()) return reply(out.status());
-    std::string body_out;
-    body_out.reserve(256 + out->records.size() * 128);
-    body_out += "{\"Records\":[";
-    for (size_t i = 0; i < out->records.size(); ++i) {
-      const auto& r = out->records[i];
-      if (i) body_out += ',';
-      char ts[32];
-      std::snprintf(ts, sizeof(ts), "%lld.%03lld", static_cast<long long>(r.arrival_ms / 1000),
-                    static_cast<long long>(r.arrival_ms % 1000));
-      body_out += "{\"SequenceNumber\":\"";
-      body_out += r.sequence_number;
-      body_out += "\",\"ApproximateArrivalTimestamp\":";
-      body_out += ts;
-      body_out += ",\"Data\":\"";
-      body_out += auth::Base64Encode(r.data);
-      body_out += "\",\"PartitionKey\":";
-      AppendJsonString(body_out, r.partition_key);
-      body_out += ",\"EncryptionType\":\"";
-      body_out += r.encryption_type;
-      body_out += "\"}";
-    }
-    body_out += "],\"MillisBehindLatest\":" + std::to_string(out->millis_behind_latest);
-    if (out->shard_ended) {
-      json children = json::array();
-      for (const auto& c : out->children) {
-        json parents = json::array({c.parent});
-        if (!c.adjacent_parent.empty()) parents.push_back(c.adjacent_parent);
-        children.push_back({{"ShardId", c.id}, {"ParentShards", parents}, {"HashKeyRange", HashRange(c)}});
-      }
-      body_out += ",\"ChildShards\":" + Dump(children);
-    } else {
-      body_out += ",\"NextShardIterator\":\"" + make_iterator(it->name, it->stream_created_ms, it->shard, out->next_position) + "\"";
-    }
-    body_out += "}";
-    reply(std::move(body_out));
-  };
+  svc.operations["GetRecords"] = WithInput(
+      [this, make_iterator, parse_iterator](RequestContext& ctx, Input& in, const json& parsed_body, JsonReply reply) {
+        auto token = in.Str("ShardIterator", "shardIterator", true, 1, 512);
+        auto limit = in.Int("Limit", "limit", false, 1, 10000);
+        in.Str("StreamARN", "streamARN", false, 1, 2048, kStreamArnPattern);
+        if (Status s = in.Check(); !s.ok()) return reply(s);
+        auto it = parse_iterator(*token);
+        if (!it.ok()) return reply(it.status());
+        const std::string arn =
+            "arn:aws:kinesis:" + ctx.server().region + ":" + ctx.server().account_id + ":stream/" + it->name;
+        if (Status s = ctx.Authorize("kinesis:GetRecords", arn); !s.ok()) return reply(s);
+        const int64_t now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
+        if (now - it->issued_ms > kIteratorTtlMs) {
+          return reply(Status::InvalidArgument("Iterator expired. The iterator was created at time " +
+                                               std::to_string(it->issued_ms) + " ms while right now it is " +
+                                               std::to_string(now) +
+                                               " ms which is further in the future than the tolerated delay of 300000 "
+                                               "milliseconds.")
+                           .WithType("ExpiredIteratorException"));
+        }
+        auto st = store_.Describe(it->name);
+        if (!st.ok() || st->created_ms != it->stream_created_ms) {
+          return reply(Status::NotFound("Shard " + streams::ShardIdOf(it->shard) + " in stream " + it->name +
+                                        " under account " + store_.options().account_id + " does not exist"));
+        }
+        auto out = store_.Read(it->name, it->shard, it->position, static_cast<size_t>(limit.value_or(10000)),
+                               kMaxGetRecordsBytes);
+        if (!out.ok()) return reply(out.status());
+        std::string body_out;
+        body_out.reserve(256 + out->records.size() * 128);
+        body_out += "{\"Records\":[";
+        for (size_t i = 0; i < out->records.size(); ++i) {
+          const auto& r = out->records[i];
+          if (i) body_out += ',';
+          char ts[32];
+          std::snprintf(ts, sizeof(ts), "%lld.%03lld", static_cast<long long>(r.arrival_ms / 1000),
+                        static_cast<long long>(r.arrival_ms % 1000));
+          body_out += "{\"SequenceNumber\":\"";
+          body_out += r.sequence_number;
+          body_out += "\",\"ApproximateArrivalTimestamp\":";
+          body_out += ts;
+          body_out += ",\"Data\":\"";
+          body_out += auth::Base64Encode(r.data);
+          body_out += "\",\"PartitionKey\":";
+          AppendJsonString(body_out, r.partition_key);
+          body_out += ",\"EncryptionType\":\"";
+          body_out += r.encryption_type;
+          body_out += "\"}";
+        }
+        body_out += "],\"MillisBehindLatest\":" + std::to_string(out->millis_behind_latest);
+        if (out->shard_ended) {
+          json children = json::array();
+          for (const auto& c : out->children) {
+            json parents = json::array({c.parent});
+            if (!c.adjacent_parent.empty()) parents.push_back(c.adjacent_parent);
+            children.push_back({{"ShardId", c.id}, {"ParentShards", parents}, {"HashKeyRange", HashRange(c)}});
+          }
+          body_out += ",\"ChildShards\":" + Dump(children);
+        } else {
+          body_out += ",\"NextShardIterator\":\"" +
+                      make_iterator(it->name, it->stream_created_ms, it->shard, out->next_position) + "\"";
+        }
+        body_out += "}";
+        reply(std::move(body_out));
+      });
 
   return svc;
 }

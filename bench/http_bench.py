@@ -24,6 +24,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import free_port, rss_kib  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("EVENTLAKE_BIN", os.path.join(ROOT, "build", "release", "eventlake"))
 
@@ -34,11 +37,6 @@ def ensure_tools():
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing, check=True,
                        stdout=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(url, proc, timeout=10.0):
@@ -55,13 +53,6 @@ def wait_healthy(url, proc, timeout=10.0):
         time.sleep(0.001)
     raise RuntimeError("not healthy within %ss" % timeout)
 
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def start_eventlake(data_dir, port, threads):

@@ -23,15 +23,13 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import free_port, rss_kib  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "release")
 KEY, SECRET = "AKIABENCHBENCHBENCH0", "bench/bench/bench/bench/bench/bench/benc"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=20):
@@ -57,13 +55,6 @@ def load(port, mode, stream, seconds, connections, rate=0, create=True):
         raise RuntimeError("kinesis_load failed: " + out.stderr + out.stdout)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def fmt(r):

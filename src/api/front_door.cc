@@ -21,6 +21,7 @@ struct FrontDoor::Exchange {
   Protocol protocol = Protocol::kJson;
   std::string content_type = "application/x-amz-json-1.1";  // JSON responses echo the request's version
   std::string s3_resource;                                   // S3 errors' <Resource>
+  S3Route s3_route;                                          // S3 requests: what they ask for
   std::string default_action;
   std::string access_key_id;
   std::unique_ptr<RequestContext> ctx;  // set once authenticated
@@ -170,6 +171,39 @@ bool FrontDoor::SignatureRules(const HttpRequest& request, Kind kind, auth::Veri
   }
 }
 
+void FrontDoor::Describe(Exchange& ex, Kind kind) const {
+  const HttpRequest& r = ex.request;
+  switch (kind) {
+    case Kind::kJson: {
+      ex.protocol = Protocol::kJson;
+      std::string ct = AsciiLower(TrimWhitespace(r.Header("content-type")));
+      if (StartsWith(ct, kJson10)) ex.content_type = std::string(kJson10);
+      if (StartsWith(ct, kCborContentType)) ex.content_type = std::string(kCborContentType);  // errors in CBOR too
+      std::string_view op;
+      if (const JsonService* svc = FindJsonService(r, &op)) {
+        ex.default_action = svc->signing_name + ":" + std::string(op);
+      } else {
+        std::string_view target = r.Header("x-amz-target");
+        size_t dot = target.rfind('.');
+        if (dot != std::string_view::npos) {
+          ex.default_action = std::string(target.substr(0, std::min<size_t>(dot, 128))) + ":" +
+                              std::string(target.substr(dot + 1, 128));
+        }
+      }
+      break;
+    }
+    case Kind::kQuery:
+      ex.protocol = Protocol::kQuery;
+      ex.default_action = "sts:*";
+      break;
+    default:
+      ex.protocol = Protocol::kRestXml;
+      ex.s3_route = ClassifyS3Request(r);
+      ex.default_action = ex.s3_route.action;
+      ex.s3_resource = std::string(r.path().substr(0, 1024));
+  }
+}
+
 std::optional<HttpResponse> FrontDoor::Precheck(const HttpRequest& head) {
   if (!options_.verify_signatures) return std::nullopt;
   Kind kind = Classify(head);
@@ -185,19 +219,7 @@ std::optional<HttpResponse> FrontDoor::Precheck(const HttpRequest& head) {
   ex->request.remote_address = head.remote_address;
   ex->request_id = NewRequestId();
   ex->access_key_id = PresentedAccessKey(head);
-  ex->protocol = kind == Kind::kJson ? Protocol::kJson : kind == Kind::kQuery ? Protocol::kQuery : Protocol::kRestXml;
-  if (kind == Kind::kJson) {
-    std::string ct = AsciiLower(TrimWhitespace(head.Header("content-type")));
-    if (StartsWith(ct, kJson10)) ex->content_type = std::string(kJson10);
-    std::string_view op;
-    FindJsonService(head, &op);
-    ex->default_action = std::string(opts.service) + ":" + std::string(op);
-  } else if (kind == Kind::kS3) {
-    ex->default_action = ClassifyS3Request(head).action;
-    ex->s3_resource = std::string(head.path().substr(0, 1024));
-  } else {
-    ex->default_action = "sts:*";
-  }
+  Describe(*ex, kind);
   std::optional<HttpResponse> out;
   ex->respond = [&out](HttpResponse&& r) { out = std::move(r); };
   FinishError(*ex, AuthWireError(*err, ex->protocol));
@@ -221,6 +243,7 @@ void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
   ex->respond = std::move(respond);
   ex->request_id = NewRequestId();
   ex->access_key_id = PresentedAccessKey(ex->request);
+  Describe(*ex, kind);
   std::shared_ptr<Exchange> keep = ex;
   try {
     switch (kind) {
@@ -236,13 +259,14 @@ void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
   }
 }
 
-bool FrontDoor::Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3) {
+bool FrontDoor::Authenticate(Exchange& ex, Kind kind) {
   if (!options_.verify_signatures) {
     ex.ctx = std::make_unique<RequestContext>(ex.request, ex.request_id, auth::RootPrincipal(options_.server.account_id),
                                               options_.server, authorizer_, ex.default_action);
     return true;
   }
-  auth::VerifyOptions opts{options_.server.region, service, path_mode, s3};
+  auth::VerifyOptions opts;
+  SignatureRules(ex.request, kind, &opts);
   auto verified = verifier_.Verify(ex.request, opts);
   if (auto* err = std::get_if<auth::AuthError>(&verified)) {
     WireError e = AuthWireError(*err, ex.protocol);
@@ -258,24 +282,10 @@ bool FrontDoor::Authenticate(Exchange& ex, std::string_view service, auth::PathC
 }
 
 void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
-  ex->protocol = Protocol::kJson;
   std::string ct = AsciiLower(TrimWhitespace(ex->request.Header("content-type")));
-  if (StartsWith(ct, kJson10)) ex->content_type = std::string(kJson10);
   const bool cbor = StartsWith(ct, kCborContentType);
-  if (cbor) ex->content_type = std::string(kCborContentType);  // errors answer in CBOR too
-
   std::string_view op_name;
   const JsonService* svc = FindJsonService(ex->request, &op_name);
-  {
-    std::string_view target = ex->request.Header("x-amz-target");
-    size_t dot = target.rfind('.');
-    if (svc) {
-      ex->default_action = svc->signing_name + ":" + std::string(op_name);
-    } else if (dot != std::string_view::npos) {
-      ex->default_action = std::string(target.substr(0, std::min<size_t>(dot, 128))) + ":" +
-                           std::string(target.substr(dot + 1, 128));
-    }
-  }
   const JsonOperation* op = nullptr;
   if (svc) {
     auto it = svc->operations.find(std::string(op_name));
@@ -288,7 +298,7 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
     FinishError(*ex, {400, "UnknownOperationException", ""});
     return;
   }
-  if (!Authenticate(*ex, svc->signing_name, auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
+  if (!Authenticate(*ex, Kind::kJson)) return;
   if (!op || ex->request.method != "POST") {
     FinishError(*ex, {400, "UnknownOperationException", ""});
     return;
@@ -357,9 +367,7 @@ void FrontDoor::HandleJson(std::shared_ptr<Exchange> ex) {
 }
 
 void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
-  ex->protocol = Protocol::kQuery;
-  ex->default_action = "sts:*";
-  if (!Authenticate(*ex, "sts", auth::PathCanonicalization::kNormalizeAndEncode, false)) return;
+  if (!Authenticate(*ex, Kind::kQuery)) return;
   std::string_view encoding = TrimWhitespace(ex->request.Header("content-encoding"));
   if (EqualsIgnoreCase(encoding, "gzip") || EqualsIgnoreCase(encoding, "deflate")) {
     auto inflated = GunzipBounded(ex->request.body, options_.max_query_body_bytes);
@@ -388,12 +396,8 @@ void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
 }
 
 void FrontDoor::HandleS3(std::shared_ptr<Exchange> ex) {
-  ex->protocol = Protocol::kRestXml;
-  S3Route route = ClassifyS3Request(ex->request);
-  ex->default_action = route.action;
-  ex->s3_resource = std::string(ex->request.path().substr(0, 1024));
-  if (!Authenticate(*ex, "s3", auth::PathCanonicalization::kS3, true)) return;
-  HandleS3Request(*ex->ctx, route, [this, ex](Result<HttpResponse> result) {
+  if (!Authenticate(*ex, Kind::kS3)) return;
+  HandleS3Request(*ex->ctx, ex->s3_route, [this, ex](Result<HttpResponse> result) {
     if (!result.ok()) {
       FailWith(*ex, result.status());
       return;

@@ -69,9 +69,12 @@ class FrontDoor final : public HttpHandler {
   // The signature rules of the API a request is meant for; false when none
   // applies (health, an unknown JSON service).
   bool SignatureRules(const HttpRequest& request, Kind kind, auth::VerifyOptions* opts) const;
-  // Verifies the signature for `service` and fills ex->ctx; on failure answers
+  // Verifies the signature by the rules of `kind` and fills ex->ctx; on failure answers
   // the protocol's error and returns false.
-  bool Authenticate(Exchange& ex, std::string_view service, auth::PathCanonicalization path_mode, bool s3);
+  bool Authenticate(Exchange& ex, Kind kind);
+  // Fills what the exchange's protocol needs to answer and audit it: shape,
+  // content type, the default action and (S3) the route.
+  void Describe(Exchange& ex, Kind kind) const;
   void Finish(Exchange& ex, HttpResponse&& response, const std::string& error_code);
   void FinishError(Exchange& ex, const WireError& error);
   // Answers `status` through the error table (logging unexpected failures).

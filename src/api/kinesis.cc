@@ -107,7 +107,8 @@ class Input {
   const json* Find(const char* member, const char* field, bool required, json::value_t type, const char* what) {
     auto it = body_.find(member);
     if (it == body_.end() || it->is_null()) {
-      if (required) Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
+      if (required)
+        Fail("Value null at '" + std::string(field) + "' failed to satisfy constraint: Member must not be null");
       return nullptr;
     }
     bool ok = type == json::value_t::number_integer ? it->is_number_integer()
@@ -588,24 +589,25 @@ JsonService KinesisApi::Service() {
       }
     }
   };
-  svc.operations["AddTagsToStream"] = stream_op(
-      "AddTagsToStream",
-      [this, ok, read_tags](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        std::map<std::string, std::string> tags;
-        read_tags(in, "Tags", &tags);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
-        ok(reply);
-      });
-  svc.operations["RemoveTagsFromStream"] = stream_op(
-      "RemoveTagsFromStream",
-      [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        std::vector<std::string> keys;
-        read_keys(in, "TagKeys", &keys);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
-        ok(reply);
-      });
+  // Both generations of the tagging actions add and remove the same way.
+  const StreamOp add_tags = [this, ok, read_tags](RequestContext&, Input& in, const json&, const std::string& name,
+                                                  JsonReply reply) {
+    std::map<std::string, std::string> tags;
+    read_tags(in, "Tags", &tags);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
+    ok(reply);
+  };
+  const StreamOp remove_tags = [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name,
+                                                     JsonReply reply) {
+    std::vector<std::string> keys;
+    read_keys(in, "TagKeys", &keys);
+    if (Status s = in.Check(); !s.ok()) return reply(s);
+    if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
+    ok(reply);
+  };
+  svc.operations["AddTagsToStream"] = stream_op("AddTagsToStream", add_tags);
+  svc.operations["RemoveTagsFromStream"] = stream_op("RemoveTagsFromStream", remove_tags);
   svc.operations["ListTagsForStream"] = stream_op(
       "ListTagsForStream", [this](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
         auto start = in.Str("ExclusiveStartTagKey", "exclusiveStartTagKey", false, 1, 128);
@@ -636,24 +638,8 @@ JsonService KinesisApi::Service() {
       run(ctx, in, parsed_body, *resolved, std::move(reply));
     });
   };
-  svc.operations["TagResource"] = resource_op(
-      "TagResource",
-      [this, ok, read_tags](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        std::map<std::string, std::string> tags;
-        read_tags(in, "Tags", &tags);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (Status s = store_.AddTags(name, tags); !s.ok()) return reply(s);
-        ok(reply);
-      });
-  svc.operations["UntagResource"] = resource_op(
-      "UntagResource",
-      [this, ok, read_keys](RequestContext&, Input& in, const json&, const std::string& name, JsonReply reply) {
-        std::vector<std::string> keys;
-        read_keys(in, "TagKeys", &keys);
-        if (Status s = in.Check(); !s.ok()) return reply(s);
-        if (Status s = store_.RemoveTags(name, keys); !s.ok()) return reply(s);
-        ok(reply);
-      });
+  svc.operations["TagResource"] = resource_op("TagResource", add_tags);
+  svc.operations["UntagResource"] = resource_op("UntagResource", remove_tags);
   svc.operations["ListTagsForResource"] = resource_op(
       "ListTagsForResource", [this](RequestContext&, Input&, const json&, const std::string& name, JsonReply reply) {
         auto st = store_.Describe(name);

@@ -517,13 +517,6 @@ JsonService KinesisApi::Service() {
             has_after = true;
           }
         }
-        // When a closed shard's children appeared: its end in time.
-        auto closed_at = [&](const streams::ShardInfo& s) -> std::optional<int64_t> {
-          for (const auto& c : st->shards) {
-            if (c.parent == s.id || c.adjacent_parent == s.id) return c.created_ms;
-          }
-          return std::nullopt;
-        };
         json shards = json::array();
         bool more = false;
         const int64_t limit = max.value_or(1000);
@@ -537,8 +530,7 @@ JsonService KinesisApi::Service() {
                    });
           }
           if ((filter_type == "AT_TIMESTAMP" || filter_type == "FROM_TIMESTAMP") && filter_ts) {
-            auto closed = closed_at(sh);
-            bool open_at = sh.created_ms <= *filter_ts && (!closed || *closed > *filter_ts);
+            bool open_at = sh.created_ms <= *filter_ts && (sh.open() || sh.closed_ms > *filter_ts);
             keep = filter_type == "AT_TIMESTAMP" ? open_at : (open_at || sh.created_ms > *filter_ts);
           }
           if (!keep) continue;
@@ -1117,7 +1109,7 @@ JsonService KinesisApi::Service() {
         auto st = store_.Describe(name);
         if (!st.ok()) return reply(st.status());
         auto index = streams::ParseShardId(*shard);
-        if (!index || *index >= st->shards.size()) {
+        if (!index || std::none_of(st->shards.begin(), st->shards.end(), [&](const auto& sh) { return sh.index == *index; })) {
           return reply(Status::NotFound("Shard " + *shard + " in stream " + name + " under account " +
                                         store_.options().account_id + " does not exist"));
         }

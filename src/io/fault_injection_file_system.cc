@@ -45,6 +45,14 @@ class FaultFile final : public File {
     std::lock_guard lock(fs_.mu_);
     return node_->data.size();
   }
+  void ReleaseCache(uint64_t offset, uint64_t length) override {
+    std::lock_guard lock(fs_.mu_);
+    fs_.released_bytes_ += length;
+    const std::string& durable = node_->durable_data;
+    if (offset + length > durable.size() || node_->data.compare(0, offset + length, durable, 0, offset + length) != 0) {
+      ++fs_.unsynced_releases_;
+    }
+  }
 
  private:
   // Caller holds fs_.mu_.
@@ -54,6 +62,16 @@ class FaultFile final : public File {
   std::shared_ptr<FaultInjectionFileSystem::Node> node_;
   const uint64_t generation_;
 };
+
+uint64_t FaultInjectionFileSystem::released_bytes() {
+  std::lock_guard lock(mu_);
+  return released_bytes_;
+}
+
+int FaultInjectionFileSystem::unsynced_releases() {
+  std::lock_guard lock(mu_);
+  return unsynced_releases_;
+}
 
 Result<std::unique_ptr<File>> FaultInjectionFileSystem::Open(const std::string& path, OpenMode mode) {
   std::lock_guard lock(mu_);

@@ -38,6 +38,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   void FailWrites(bool fail);
   // Overwrites bytes of a file in place, durably (for corruption tests).
   Status Corrupt(const std::string& path, uint64_t offset, std::string_view bytes);
+  // Page-cache releases so far: bytes, and calls that covered bytes not yet synced.
+  uint64_t released_bytes();
+  int unsynced_releases();
 
   struct Node {
     std::string data;          // what reads see now
@@ -53,6 +56,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   bool fail_writes_ = false;                                     // guarded by mu_
   bool crashed_ = false;                                         // guarded by mu_
   uint64_t generation_ = 0;  // guarded by mu_; files opened in an earlier one are dead
+  uint64_t released_bytes_ = 0;                                  // guarded by mu_
+  int unsynced_releases_ = 0;                                    // guarded by mu_
 };
 
 }  // namespace eventlake::io

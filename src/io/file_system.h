@@ -29,6 +29,9 @@ class File {
   // Cuts the file to `size` bytes (durable after Sync()).
   virtual Status Truncate(uint64_t size) = 0;
   virtual uint64_t Size() const = 0;
+  // Advises that the synced bytes in [offset, offset + length) will not be
+  // read soon, so the OS may reuse their page-cache memory. Reads still work.
+  virtual void ReleaseCache(uint64_t /*offset*/, uint64_t /*length*/) {}
 };
 
 class FileSystem {

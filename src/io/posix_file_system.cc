@@ -69,6 +69,11 @@ class PosixFile final : public File {
 
   uint64_t Size() const override { return size_.load(std::memory_order_acquire); }
 
+  void ReleaseCache(uint64_t offset, uint64_t length) override {
+    // Advice only: a failure changes nothing that matters.
+    (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+  }
+
  private:
   const int fd_;
   const std::string path_;

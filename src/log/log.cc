@@ -323,11 +323,21 @@ Status Log::SealActive() {
     index.push_back({active->end - 1, last_frame_offset_, active->last_timestamp});
   }
   EL_RETURN_IF_ERROR(WriteIndex(*active, index));
+  ReleaseCacheUpTo(*active, active->committed_bytes);
   std::unique_lock lock(segments_mu_);
   active->sealed = true;
   active->live_index.clear();
   active->live_index.shrink_to_fit();
   return Status::Ok();
+}
+
+void Log::ReleaseCacheUpTo(Segment& active, uint64_t upto) {
+  if (options_.durability != Durability::kSync || options_.cached_tail_bytes == 0) return;  // pages may be dirty
+  constexpr uint64_t kPage = 4096;
+  upto &= ~(kPage - 1);
+  if (upto <= active.cache_released) return;
+  active.file->ReleaseCache(active.cache_released, upto - active.cache_released);
+  active.cache_released = upto;
 }
 
 void Log::AppendAsync(std::vector<Entry> entries, AppendDone done) {
@@ -477,6 +487,12 @@ Status Log::WriteBatch(std::vector<PendingAppend>& batch, std::vector<Result<uin
     active->live_index.insert(active->live_index.end(), new_entries.begin(), new_entries.end());
   }
   end_position_.store(position, std::memory_order_release);
+  // Memory the OS has just used for this segment's older pages is handed back
+  // for the next writes, in steps of a quarter of the cached tail.
+  const uint64_t keep = options_.cached_tail_bytes;
+  if (active->committed_bytes > keep + active->cache_released + keep / 4) {
+    ReleaseCacheUpTo(*active, active->committed_bytes - keep);
+  }
   return Status::Ok();
 }
 
@@ -597,6 +613,7 @@ uint64_t Log::size_bytes() const {
 }
 
 Result<size_t> Log::ApplyRetention(int64_t min_timestamp_ms, uint64_t max_bytes) {
+  EL_RETURN_IF_ERROR(SealExpiredActive(min_timestamp_ms));
   size_t removed = 0;
   {
     std::unique_lock lock(segments_mu_);
@@ -619,6 +636,44 @@ Result<size_t> Log::ApplyRetention(int64_t min_timestamp_ms, uint64_t max_bytes)
   }
   if (removed > 0) EL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
   return removed;
+}
+
+Status Log::SealExpiredActive(int64_t min_timestamp_ms) {
+  {
+    std::lock_guard lock(pending_mu_);
+    if (committing_ || closed_ || !failed_.ok()) return Status::Ok();  // a busy log rolls by age as it appends
+    committing_ = true;  // this thread is the committer until it says otherwise
+  }
+  bool expired;
+  {
+    std::shared_lock lock(segments_mu_);
+    const Segment& active = segments_.back();
+    expired = active.end > active.base && active.last_timestamp < min_timestamp_ms;
+  }
+  Status s;
+  if (expired) {
+    s = SealActive();
+    if (s.ok()) s = StartSegment(next_position_);
+    if (!s.ok()) spdlog::error("log {}: sealing an expired segment failed, appends stop until restart: {}", dir_, s.ToString());
+  }
+  bool more;
+  {
+    std::lock_guard lock(pending_mu_);
+    if (!s.ok()) failed_ = s;
+    more = !pending_.empty();
+    if (!more) {
+      committing_ = false;
+      idle_cv_.notify_all();
+    }
+  }
+  if (more) {  // appends that came meanwhile wait for a committer
+    if (options_.run_commit) {
+      options_.run_commit([this] { Commit(); });
+    } else {
+      Commit();
+    }
+  }
+  return s;
 }
 
 void Log::Close() {

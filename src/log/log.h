@@ -53,6 +53,10 @@ struct LogOptions {
   uint32_t index_interval_bytes = 4096;      // sparse index granularity
   Durability durability = Durability::kSync;
   size_t cached_indexes = 32;                // sealed segments' indexes kept in memory at most
+  // With kSync, synced bytes older than the newest `cached_tail_bytes` of the
+  // active segment are released from the page cache (tailing readers stay in
+  // memory, older reads come from disk); 0 leaves caching to the OS.
+  uint64_t cached_tail_bytes = 8ull << 20;
   // Runs a commit (write + sync + acknowledgements). The default runs it on
   // the appending thread; a server passes a thread pool so that I/O threads
   // never wait for the disk.
@@ -98,7 +102,8 @@ class Log {
   Result<uint64_t> PositionAtOrAfter(int64_t timestamp_ms) const;
 
   // Removes sealed segments whose newest record is older than
-  // `min_timestamp_ms`, and then the oldest sealed segments while the log is
+  // `min_timestamp_ms` (an idle active segment is sealed first when all its
+  // records are that old), and then the oldest sealed segments while the log is
   // larger than `max_bytes` (0: no size limit). Returns segments removed.
   Result<size_t> ApplyRetention(int64_t min_timestamp_ms, uint64_t max_bytes = 0);
 
@@ -123,6 +128,7 @@ class Log {
     std::shared_ptr<io::File> file;
     bool sealed = false;
     uint64_t committed_bytes = 0;        // active segment: bytes up to the last acknowledged frame
+    uint64_t cache_released = 0;         // active segment: page cache released below this offset
     std::vector<IndexEntry> live_index;  // active segment only
   };
   // What a reader needs of a segment, copied out under the lock.
@@ -150,6 +156,11 @@ class Log {
   Status Recover(RecoveryReport* report);
   Status StartSegment(uint64_t base);
   Status SealActive();
+  // Seals an idle active segment whose records are all older than
+  // `min_timestamp_ms`, so that retention can remove it.
+  Status SealExpiredActive(int64_t min_timestamp_ms);
+  // Releases the page cache of the active segment's synced bytes up to `upto`.
+  void ReleaseCacheUpTo(Segment& active, uint64_t upto);
   void Commit();  // drains pending_ until empty; runs as the one committer
   Status WriteBatch(std::vector<PendingAppend>& batch, std::vector<Result<uint64_t>>* results);
   std::string SegmentPath(uint64_t base, const char* ext) const;

@@ -156,6 +156,28 @@ TEST_F(LogTest, RetentionByTimeRemovesWholeSealedSegments) {
   EXPECT_EQ(reopened->end_position(), 40u);
 }
 
+TEST_F(LogTest, AnIdleActiveSegmentIsSealedAndRemovedOnceAllOfItExpired) {
+  LogOptions o;  // large segments: the records stay in the active one
+  auto log = MustOpen(fs_, "/d/log", o, clock_);
+  ASSERT_TRUE(log->Append(Entries(3, "old")).ok());
+  const auto ms = [&](auto d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>((clock_.Now() + d).time_since_epoch()).count();
+  };
+  EXPECT_EQ(*log->ApplyRetention(ms(std::chrono::milliseconds(0))), 0u);  // not all older than the cutoff
+  clock_.Advance(std::chrono::hours(2));
+  auto removed = log->ApplyRetention(ms(-std::chrono::hours(1)));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(log->start_position(), 3u);
+  EXPECT_EQ(log->end_position(), 3u);
+  EXPECT_TRUE(log->Read(0, 10, 1 << 20)->empty());
+  EXPECT_EQ(*log->Append(Entries(1, "new")), 3u);
+  log.reset();
+  auto reopened = MustOpen(fs_, "/d/log", o, clock_);
+  EXPECT_EQ(reopened->start_position(), 3u);
+  EXPECT_EQ(reopened->end_position(), 4u);
+}
+
 TEST_F(LogTest, ConcurrentAppendersEachRecordOnceInOrder) {
   auto log = MustOpen(fs_, "/d/log", SmallSegments(), clock_);
   constexpr int kThreads = 8, kPerThread = 200;
@@ -329,6 +351,26 @@ TEST_F(LogTest, AFailedWriteStopsAppendsUntilReopenedAndLosesNothingAcknowledged
   log.reset();
   log = MustOpen(fs_, "/d/log", SmallSegments(), clock_);
   EXPECT_EQ(*log->Append(Entries(1, "again")), 5u);
+}
+
+TEST_F(LogTest, SyncedBytesBehindTheCachedTailAreReleasedAndStillRead) {
+  LogOptions o;
+  o.segment_bytes = 64 << 10;
+  o.cached_tail_bytes = 8 << 10;
+  auto log = MustOpen(fs_, "/d/log", o, clock_);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(log->Append(Entries(20, std::string(64, 'a' + i % 26))).ok());
+  EXPECT_GT(fs_.released_bytes(), 64u << 10);  // the sealed segment's and part of the active one's
+  EXPECT_EQ(fs_.unsynced_releases(), 0);
+  auto recs = log->Read(0, 5000, 64 << 20);
+  ASSERT_TRUE(recs.ok());
+  EXPECT_EQ(recs->size(), 2000u);
+
+  // Without fdatasync the pages may still be dirty: nothing is released.
+  FaultInjectionFileSystem fs2;
+  o.durability = Durability::kNone;
+  auto unsynced = MustOpen(fs2, "/d/log", o, clock_);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(unsynced->Append(Entries(20, std::string(64, 'x'))).ok());
+  EXPECT_EQ(fs2.released_bytes(), 0u);
 }
 
 TEST_F(LogTest, OversizedEntryIsRefused) {

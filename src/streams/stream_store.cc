@@ -95,7 +95,10 @@ std::vector<meta::Migration> StreamStore::Migrations() {
            "CREATE TABLE kinesis_tags(stream_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
            "  PRIMARY KEY(stream_id, key));"
            "CREATE TABLE kinesis_consumers(stream_id TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-           "  PRIMARY KEY(stream_id, name));"}};
+           "  PRIMARY KEY(stream_id, name));"},
+          {201, "streams: when shards closed, and which expired",
+           "ALTER TABLE kinesis_shards ADD COLUMN closed_ms INTEGER;"
+           "ALTER TABLE kinesis_shards ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;"}};
 }
 
 StreamStore::StreamStore(meta::Store& meta, io::FileSystem& fs, const Clock& clock, StreamStoreOptions options)
@@ -122,7 +125,9 @@ void StreamStore::Stop() {
   {
     std::unique_lock lock(mu_);
     for (auto& [name, s] : streams_) {
-      for (auto& sh : s->shards) sh.log->Close();
+      for (auto& sh : s->shards) {
+        if (sh.log) sh.log->Close();
+      }
     }
   }
   commits_.Stop();
@@ -180,8 +185,8 @@ Status StreamStore::Load() {
     i.shard_level_metrics = SplitComma(meta::AsText(r[8]));
     s->updated_ms = meta::AsInt(r[9]);
     EL_ASSIGN_OR_RETURN(auto shards, meta_.Query("SELECT shard_index, parent, adjacent_parent, start_hash, end_hash, "
-                                                 "created_ms, end_position FROM kinesis_shards WHERE stream_id = ? "
-                                                 "ORDER BY shard_index",
+                                                 "created_ms, end_position, closed_ms, expired FROM kinesis_shards "
+                                                 "WHERE stream_id = ? ORDER BY shard_index",
                                                  {i.id}));
     for (const auto& sr : shards) {
       Shard sh;
@@ -193,8 +198,13 @@ Status StreamStore::Load() {
       sh.info.end = ParseHashKey(meta::AsText(sr[4])).value_or(0);
       sh.info.created_ms = meta::AsInt(sr[5]);
       if (!std::holds_alternative<std::monostate>(sr[6])) sh.info.end_position = static_cast<uint64_t>(meta::AsInt(sr[6]));
-      EL_ASSIGN_OR_RETURN(sh.log, OpenLog(i.id, sh.info.index));
-      if (!sh.info.open()) sh.log->Close();
+      // Shards closed before closing times were kept count from now.
+      sh.info.closed_ms = std::holds_alternative<std::monostate>(sr[7]) ? NowMs() : meta::AsInt(sr[7]);
+      sh.info.expired = meta::AsInt(sr[8]) != 0;
+      if (!sh.info.expired) {
+        EL_ASSIGN_OR_RETURN(sh.log, OpenLog(i.id, sh.info.index));
+        if (!sh.info.open()) sh.log->Close();
+      }
       s->shards.push_back(std::move(sh));
     }
     EL_ASSIGN_OR_RETURN(auto tags, meta_.Query("SELECT key, value FROM kinesis_tags WHERE stream_id = ?", {i.id}));
@@ -242,6 +252,14 @@ Result<StreamStore::Stream*> StreamStore::Find(const std::string& name) const {
   return it->second.get();
 }
 
+Result<const StreamStore::Shard*> StreamStore::LiveShard(const Stream& s, uint32_t shard_index) const {
+  if (shard_index >= s.shards.size() || s.shards[shard_index].info.expired) {
+    return Status::NotFound("Shard " + ShardIdOf(shard_index) + " in stream " + s.info.name + " under account " +
+                            options_.account_id + " does not exist");
+  }
+  return &s.shards[shard_index];
+}
+
 Result<StreamStore::Stream*> StreamStore::FindActive(const std::string& name) const {
   EL_ASSIGN_OR_RETURN(Stream * s, Find(name));
   if (StatusOf(*s) == StreamStatus::kCreating) {
@@ -254,9 +272,10 @@ Status StreamStore::PersistShard(meta::Transaction& txn, const std::string& stre
   meta::Value end = s.end_position ? meta::Value(static_cast<int64_t>(*s.end_position)) : meta::Value();
   return txn
       .Execute("INSERT OR REPLACE INTO kinesis_shards(stream_id, shard_index, parent, adjacent_parent, start_hash, "
-               "end_hash, created_ms, end_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               "end_hash, created_ms, end_position, closed_ms, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                {stream_id, int64_t{s.index}, s.parent, s.adjacent_parent, HashKeyToString(s.start),
-                HashKeyToString(s.end), s.created_ms, end})
+                HashKeyToString(s.end), s.created_ms, end, s.end_position ? meta::Value(s.closed_ms) : meta::Value(),
+                int64_t{s.expired ? 1 : 0}})
       .status();
 }
 
@@ -355,7 +374,9 @@ Status StreamStore::DeleteStream(const std::string& name, bool enforce_consumer_
     }
     return Status::Ok();
   }));
-  for (auto& sh : s->shards) sh.log->Close();
+  for (auto& sh : s->shards) {
+    if (sh.log) sh.log->Close();
+  }
   streams_.erase(name);
   Status removed = fs_.RemoveAll(StreamDir(id));
   if (!removed.ok()) spdlog::warn("stream {}: removing its records: {}", name, removed.ToString());
@@ -367,6 +388,7 @@ StreamInfo StreamStore::Snapshot(const Stream& s, bool with_shards) const {
   out.status = StatusOf(s);
   if (with_shards) {
     for (const auto& sh : s.shards) {
+      if (sh.info.expired) continue;
       ShardInfo info = sh.info;
       info.first_position = sh.log->start_position();
       out.shards.push_back(std::move(info));
@@ -544,6 +566,7 @@ Status StreamStore::Reshard(Stream& s, const std::vector<uint32_t>& parents, con
     s.shards[p].log->Close();  // waits for commits in flight
     ShardInfo info = s.shards[p].info;
     info.end_position = s.shards[p].log->end_position();
+    info.closed_ms = NowMs();
     closed.push_back(std::move(info));
   }
   std::vector<ShardInfo> added;
@@ -848,12 +871,9 @@ Result<uint64_t> StreamStore::IteratorPosition(const std::string& name, uint32_t
   {
     std::shared_lock lock(mu_);
     EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
-    if (shard_index >= s->shards.size()) {
-      return Status::NotFound("Shard " + ShardIdOf(shard_index) + " in stream " + name + " under account " +
-                              options_.account_id + " does not exist");
-    }
-    log = s->shards[shard_index].log;
-    end = s->shards[shard_index].info.end_position;
+    EL_ASSIGN_OR_RETURN(const Shard* sh, LiveShard(*s, shard_index));
+    log = sh->log;
+    end = sh->info.end_position;
     created_s = s->info.created_ms / 1000;
     retention_ms = int64_t{s->info.retention_hours} * 3600 * 1000;
   }
@@ -898,11 +918,8 @@ Result<ReadOutput> StreamStore::Read(const std::string& name, uint32_t shard_ind
   {
     std::shared_lock lock(mu_);
     EL_ASSIGN_OR_RETURN(Stream * s, FindActive(name));
-    if (shard_index >= s->shards.size()) {
-      return Status::NotFound("Shard " + ShardIdOf(shard_index) + " in stream " + name + " under account " +
-                              options_.account_id + " does not exist");
-    }
-    const Shard& sh = s->shards[shard_index];
+    EL_ASSIGN_OR_RETURN(const Shard* live, LiveShard(*s, shard_index));
+    const Shard& sh = *live;
     log = sh.log;
     end = sh.info.end_position;
     stream_info.created_ms = s->info.created_ms;
@@ -959,12 +976,45 @@ Status StreamStore::ApplyRetention() {
   {
     std::shared_lock lock(mu_);
     for (const auto& [n, s] : streams_) {
-      for (const auto& sh : s->shards) logs.emplace_back(sh.log, s->info.retention_hours);
+      for (const auto& sh : s->shards) {
+        if (sh.log) logs.emplace_back(sh.log, s->info.retention_hours);
+      }
     }
   }
   const int64_t now = NowMs();
   for (auto& [log, hours] : logs) {
     EL_RETURN_IF_ERROR(log->ApplyRetention(now - int64_t{hours} * 3600 * 1000).status());
+  }
+  return ExpireClosedShards();
+}
+
+Status StreamStore::ExpireClosedShards() {
+  struct Expired {
+    std::string stream, dir;
+  };
+  std::vector<Expired> removed;
+  {
+    std::unique_lock lock(mu_);
+    const int64_t now = NowMs();
+    for (auto& [name, s] : streams_) {
+      const int64_t retention_ms = int64_t{s->info.retention_hours} * 3600 * 1000;
+      for (auto& sh : s->shards) {
+        if (sh.info.open() || sh.info.expired || sh.info.closed_ms + retention_ms > now) continue;
+        ShardInfo info = sh.info;
+        info.expired = true;
+        const std::string& stream_id = s->info.id;  // clang 14 cannot capture a structured binding
+        EL_RETURN_IF_ERROR(
+            meta_.RunInTransaction([&](meta::Transaction& txn) { return PersistShard(txn, stream_id, info); }));
+        sh.info = std::move(info);
+        sh.log.reset();  // readers holding it finish on the open files
+        removed.push_back({name + "/" + sh.info.id, StreamDir(s->info.id) + "/" + std::to_string(sh.info.index)});
+      }
+    }
+  }
+  for (const auto& e : removed) {
+    Status s = fs_.RemoveAll(e.dir);
+    if (!s.ok()) spdlog::warn("stream shard {}: removing its expired records: {}", e.stream, s.ToString());
+    spdlog::info("stream shard {} closed more than the retention period ago: removed", e.stream);
   }
   return Status::Ok();
 }

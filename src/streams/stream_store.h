@@ -42,6 +42,8 @@ struct ShardInfo {
   uint64_t first_position = 0;  // the oldest retained record
   std::optional<uint64_t> end_position;  // closed shards: one past their last record
   int64_t created_ms = 0;
+  int64_t closed_ms = 0;  // closed shards: when
+  bool expired = false;   // a closed shard past retention: gone from listings, its records removed
   bool open() const { return !end_position.has_value(); }
 };
 
@@ -207,6 +209,10 @@ class StreamStore {
   Result<Stream*> FindActive(const std::string& name) const;
   // The stream, if ACTIVE (ResourceInUseException otherwise): the state every change of shape needs.
   Result<Stream*> FindReshardable(const std::string& name) const;
+  // A shard that exists and has not expired (ResourceNotFoundException otherwise). Caller holds mu_.
+  Result<const Shard*> LiveShard(const Stream& s, uint32_t shard_index) const;
+  // Removes closed shards whose records have all passed retention.
+  Status ExpireClosedShards();
   // The index of an open shard of `s` (ResourceNotFoundException otherwise).
   Result<uint32_t> ReshardableShard(const Stream& s, const std::string& shard_id) const;
   Status PersistShard(meta::Transaction& txn, const std::string& stream_id, const ShardInfo& s);

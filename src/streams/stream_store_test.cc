@@ -205,6 +205,48 @@ TEST_F(StreamStoreTest, TrimHorizonStartsWithinRetention) {
   EXPECT_EQ(read->records[0].data, "new");  // "old" is past the 24-hour retention
 }
 
+TEST_F(StreamStoreTest, ClosedShardsPastRetentionDisappearAndIdleShardsLoseExpiredRecords) {
+  ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
+  Wait();
+  ASSERT_TRUE(Put("s", {{5, "a", "in the parent"}})[0].ok());
+  ASSERT_TRUE(store_->SplitShard("s", "shardId-000000000000", HashKey{1} << 127).ok());
+  Wait();
+  ASSERT_TRUE(Put("s", {{5, "a", "in a child"}})[0].ok());
+  ASSERT_TRUE(fs_.Exists("/data/streams/" + store_->Describe("s")->id + "/0"));
+
+  clock_.Advance(std::chrono::hours(23));
+  ASSERT_TRUE(store_->ApplyRetention().ok());
+  EXPECT_EQ(store_->Describe("s")->shards.size(), 3u);  // within retention: still listed and readable
+  EXPECT_EQ(store_->Read("s", 0, 0, 10, 1 << 20)->records.size(), 1u);
+
+  clock_.Advance(std::chrono::hours(2));
+  ASSERT_TRUE(store_->ApplyRetention().ok());
+  auto d = store_->Describe("s");
+  ASSERT_EQ(d->shards.size(), 2u);
+  EXPECT_EQ(d->shards[0].id, "shardId-000000000001");
+  EXPECT_EQ(d->shards[0].parent, "shardId-000000000000");  // children still name their parent
+  EXPECT_FALSE(fs_.Exists("/data/streams/" + d->id + "/0"));
+  EXPECT_EQ(store_->IteratorPosition("s", 0, IteratorType::kTrimHorizon, "", 0).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->Read("s", 0, 0, 10, 1 << 20).status().code(), StatusCode::kNotFound);
+  // The idle child's only record expired too: its segment is gone, and the
+  // shard goes on from the next position.
+  EXPECT_EQ(store_->Read("s", 1, 0, 10, 1 << 20)->records.size(), 0u);
+  auto next = Put("s", {{5, "a", "later"}});
+  ASSERT_TRUE(next[0].ok());
+  EXPECT_EQ(next[0]->sequence.position, 1u);
+
+  Reopen();
+  d = store_->Describe("s");
+  ASSERT_EQ(d->shards.size(), 2u);
+  EXPECT_EQ(store_->Read("s", 0, 0, 10, 1 << 20).status().code(), StatusCode::kNotFound);
+  auto pos = store_->IteratorPosition("s", 1, IteratorType::kTrimHorizon, "", 0);
+  ASSERT_TRUE(pos.ok());
+  auto read = store_->Read("s", 1, *pos, 10, 1 << 20);
+  ASSERT_EQ(read->records.size(), 1u);
+  EXPECT_EQ(read->records[0].data, "later");
+}
+
 TEST_F(StreamStoreTest, RetentionLimitsAreChecked) {
   ASSERT_TRUE(store_->CreateStream("s", 1, StreamMode::kProvisioned, {}, 1024).ok());
   EXPECT_EQ(store_->SetRetention("s", 12, false).code(), StatusCode::kInvalidArgument);

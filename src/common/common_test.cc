@@ -1,10 +1,16 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
 
 #include "common/compression.h"
 #include "common/http_message.h"
 #include "common/ids.h"
+#include "common/shared_mutex.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -102,4 +108,29 @@ TEST(CompressionTest, GunzipIsBoundedAndRejectsGarbage) {
 }
 
 }  // namespace
+TEST(WriterFirstSharedMutexTest, AWriterGetsInWhileReadersKeepComing) {
+  // Readers overlap so that at every moment at least one holds the lock; a
+  // reader-preferring lock would keep the writer out for as long as they run.
+  WriterFirstSharedMutex mu;
+  std::atomic<bool> written{false};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!written.load()) {
+        std::shared_lock lock(mu);
+        reads.fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+    });
+  }
+  while (reads.load() < 20) std::this_thread::yield();
+  {
+    std::unique_lock lock(mu);
+    written.store(true);
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_TRUE(written.load());
+}
+
 }  // namespace eventlake

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/shared_mutex.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
 #include "io/file_system.h"
@@ -236,7 +237,7 @@ class StreamStore {
   const StreamStoreOptions options_;
   ThreadPool commits_;
 
-  mutable std::shared_mutex mu_;
+  mutable WriterFirstSharedMutex mu_;  // reshards must not wait behind a steady stream of puts
   std::map<std::string, std::unique_ptr<Stream>> streams_;  // guarded by mu_; by name
 
   std::mutex stop_mu_;

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
+
 namespace eventlake {
 
 struct HttpHeader {
@@ -19,11 +21,37 @@ struct HttpHeader {
   std::string value;  // as received, untrimmed
 };
 
+// Takes a request body as it arrives, for handlers that store bodies rather
+// than parse them (object uploads), so that memory stays bounded by one chunk
+// however large the body. Called on one thread at a time, in order.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next bytes of the body (Transfer-Encoding already removed). An error
+  // stops the upload: nothing more is read, and the handler sees the error.
+  virtual Status Write(std::string_view bytes) = 0;
+  // The whole body has arrived.
+  virtual Status Finish() = 0;
+};
+
+// Produces a response body chunk by chunk (a file being downloaded). The
+// handler sets Content-Length; the server sends exactly that many bytes.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Fills up to `n` bytes of `buf`; 0 only once everything has been read.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // the raw request-target: path and query, still percent-encoded
   std::vector<HttpHeader> headers;
   std::string body;  // fully read; Transfer-Encoding already removed
+  // Set when the body went to the sink HttpHandler::StreamBody gave (`body` is
+  // then empty), with what came of it: an error from the sink, or Ok.
+  std::shared_ptr<BodySink> body_sink;
+  Status body_status;
   std::string remote_address;
   uint16_t remote_port = 0;
 
@@ -40,6 +68,9 @@ struct HttpResponse {
   int status = 200;
   std::vector<HttpHeader> headers;
   std::string body;
+  // When set, the body comes from here instead (`body` is ignored), and the
+  // Content-Length header must say how long it is.
+  std::shared_ptr<BodySource> body_source;
 
   void SetHeader(std::string name, std::string value);
   const std::string* FindHeader(std::string_view name) const;
@@ -65,6 +96,10 @@ class HttpHandler {
   // and the connection closed, so that nobody can make the server buffer
   // bodies it will refuse anyway.
   virtual std::optional<HttpResponse> Precheck(const HttpRequest& head) { return std::nullopt; }
+  // Called after Precheck for a request with a body: a sink returned here
+  // takes the body as it arrives instead of the server holding it in memory
+  // (HTTP/1.1 only; over HTTP/2 bodies arrive whole, in `body`).
+  virtual std::shared_ptr<BodySink> StreamBody(const HttpRequest& head) { return nullptr; }
   // Handles one request; `respond` is called once, possibly later on another
   // thread. A responder destroyed without being called answers 500.
   virtual void Handle(HttpRequest&& request, HttpResponder respond) = 0;

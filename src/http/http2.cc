@@ -24,8 +24,11 @@ struct Stream {
   size_t header_bytes = 0;
   size_t body_limit = 0;
   bool dispatched = false;
+  bool head = false;  // a HEAD request: the answer's Content-Length is the handler's, with no body
   std::string response_body;
   size_t sent = 0;
+  std::shared_ptr<BodySource> source;  // instead of response_body, when set
+  uint64_t source_left = 0;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -149,6 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (it == c.streams_.end()) return 0;
     Stream& s = it->second;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      s.head = s.request.method == "HEAD";
       s.body_limit = c.handler_.BodyLimit(s.request);
       if (const std::string* len = s.request.FindHeader("content-length")) {
         if (std::strtoull(len->c_str(), nullptr, 10) > s.body_limit) {
@@ -209,6 +213,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return 0;
     }
     Stream& s = it->second;
+    if (s.source) {
+      Result<size_t> n = s.source_left > 0 ? s.source->Read(reinterpret_cast<char*>(buf),
+                                                            static_cast<size_t>(std::min<uint64_t>(length, s.source_left)))
+                                           : Result<size_t>(size_t{0});
+      if (!n.ok() || (*n == 0 && s.source_left > 0)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+      s.source_left -= *n;
+      if (s.source_left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return static_cast<ssize_t>(*n);
+    }
     size_t n = std::min(length, s.response_body.size() - s.sent);
     std::memcpy(buf, s.response_body.data() + s.sent, n);
     s.sent += n;
@@ -242,6 +255,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       s.dispatched = true;
     }
     s.response_body = std::move(response.body);
+    uint64_t body_length = s.response_body.size();
+    if (s.head) {
+      const std::string* len = response.FindHeader("content-length");
+      body_length = len ? std::strtoull(len->c_str(), nullptr, 10) : 0;
+      s.response_body.clear();
+      response.body_source.reset();
+    } else if (response.body_source) {
+      const std::string* len = response.FindHeader("content-length");
+      body_length = len ? std::strtoull(len->c_str(), nullptr, 10) : 0;
+      if (response.status != 304 && response.status != 204) {
+        s.source = std::move(response.body_source);
+        s.source_left = body_length;
+      }
+    }
     std::vector<std::string> names, values;  // HTTP/2 header names are lower case
     names.push_back(":status");
     values.push_back(std::to_string(response.status));
@@ -252,7 +279,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       values.push_back(h.value);
     }
     names.push_back("content-length");
-    values.push_back(std::to_string(s.response_body.size()));
+    values.push_back(std::to_string(body_length));
     std::vector<nghttp2_nv> nv;
     for (size_t i = 0; i < names.size(); ++i) {
       nv.push_back({reinterpret_cast<uint8_t*>(names[i].data()), reinterpret_cast<uint8_t*>(values[i].data()),
@@ -262,7 +289,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     provider.source.ptr = nullptr;
     provider.read_callback = ReadBody;
     nghttp2_submit_response(session_, stream_id, nv.data(), nv.size(),
-                            s.response_body.empty() ? nullptr : &provider);
+                            s.response_body.empty() && s.source_left == 0 ? nullptr : &provider);
     Flush();
   }
 

@@ -28,6 +28,11 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
+// The piece of a streamed request or response body in memory at a time.
+constexpr size_t kStreamChunkBytes = 256 * 1024;
+// What a refused upload may still send after its answer before the connection closes.
+constexpr size_t kLingerBytes = 64 << 20;
+
 // How often each I/O thread looks for connections past their deadline.
 constexpr std::chrono::milliseconds kSweepInterval{250};
 
@@ -250,7 +255,7 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
   bool has_length = false;
   for (const auto& h : response.headers) {
     if (beast::iequals(h.name, "content-length")) {
-      if (!head) continue;  // the body's own length is what goes out
+      if (!head && !response.body_source) continue;  // the body's own length is what goes out
       has_length = true;
     }
     AppendField(out, h.name, h.value);
@@ -267,10 +272,30 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
     out += "Connection: keep-alive\r\n";
   }
   out += "\r\n";
+  beast::error_code ec;
+  if (response.body_source && !head && !bodyless_status) {
+    // Exactly Content-Length bytes, a chunk at a time; a source that fails or
+    // ends early leaves the client a short body, so the connection closes.
+    uint64_t left = 0;
+    if (const std::string* len = response.FindHeader("content-length")) left = std::strtoull(len->c_str(), nullptr, 10);
+    conn.deadline = w.now + options.write_timeout;
+    co_await asio::async_write(conn.socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    std::unique_ptr<char[]> chunk(left > 0 ? new char[kStreamChunkBytes] : nullptr);
+    while (!ec && left > 0) {
+      Result<size_t> n = response.body_source->Read(chunk.get(), static_cast<size_t>(std::min<uint64_t>(left, kStreamChunkBytes)));
+      if (!n.ok() || *n == 0) {
+        spdlog::warn("response body ended {} bytes short: {}", left, n.ok() ? "no more data" : n.status().ToString());
+        co_return false;
+      }
+      left -= *n;
+      conn.deadline = w.now + options.write_timeout;
+      co_await asio::async_write(conn.socket, asio::buffer(chunk.get(), *n), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !ec;
+  }
   const size_t body_bytes = head || bodyless_status ? 0 : response.body.size();
   std::array<asio::const_buffer, 2> buffers = {asio::buffer(out), asio::buffer(response.body.data(), body_bytes)};
   conn.deadline = w.now + options.write_timeout;
-  beast::error_code ec;
   co_await asio::async_write(conn.socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec;
 }
@@ -348,30 +373,64 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
         if (pool) pool->fetch_sub(bytes, std::memory_order_relaxed);
       }
     } reservation;
+    bool keep_alive = msg.keep_alive();
+    bool body_unread = false;  // a sink refused part of the body: it is still coming
+    const bool head = msg.method() == bhttp::verb::head;
+    const bool expect_continue = beast::iequals(msg[bhttp::field::expect], "100-continue");
+    std::shared_ptr<BodySink> sink;
     if (!parser.is_done()) {
       if (std::optional<HttpResponse> refusal = handler->Precheck(req)) {
         co_await Write(w, conn, std::move(*refusal), version, false, false);
         co_return;  // the unread body makes the connection unusable
       }
-      const size_t want = parser.content_length() ? static_cast<size_t>(*parser.content_length()) : limit;
-      if (buffered_body_bytes.fetch_add(want, std::memory_order_relaxed) + want > options.max_buffered_body_bytes) {
-        buffered_body_bytes.fetch_sub(want, std::memory_order_relaxed);
-        HttpResponse busy = handler->Reject(req, 503, "The server is holding too many request bodies; retry later.");
-        busy.SetHeader("Retry-After", "1");
-        co_await Write(w, conn, std::move(busy), version, false, false);
-        co_return;
+      sink = handler->StreamBody(req);
+      if (!sink) {
+        const size_t want = parser.content_length() ? static_cast<size_t>(*parser.content_length()) : limit;
+        if (buffered_body_bytes.fetch_add(want, std::memory_order_relaxed) + want > options.max_buffered_body_bytes) {
+          buffered_body_bytes.fetch_sub(want, std::memory_order_relaxed);
+          HttpResponse busy =
+              handler->Reject(req, 503, "The server is holding too many request bodies; retry later.");
+          busy.SetHeader("Retry-After", "1");
+          co_await Write(w, conn, std::move(busy), version, false, false);
+          co_return;
+        }
+        reservation.pool = &buffered_body_bytes;
+        reservation.bytes = want;
       }
-      reservation.pool = &buffered_body_bytes;
-      reservation.bytes = want;
-      if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      if (expect_continue) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         conn.deadline = w.now + options.write_timeout;
         co_await asio::async_write(conn.socket, asio::buffer(kContinue.data(), kContinue.size()),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
-      conn.deadline = w.now + options.body_timeout;
-      co_await bhttp::async_read(conn.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (sink) {
+        // Chunk by chunk into the sink; the deadline is for progress, so that
+        // a large upload over a slow link is not cut off as a whole.
+        bhttp::request_parser<bhttp::buffer_body> streaming(std::move(parser));
+        std::unique_ptr<char[]> chunk(new char[kStreamChunkBytes]);
+        Status st;
+        while (st.ok() && !streaming.is_done()) {
+          streaming.get().body().data = chunk.get();
+          streaming.get().body().size = kStreamChunkBytes;
+          conn.deadline = w.now + options.body_timeout;
+          co_await bhttp::async_read_some(conn.socket, buffer, streaming, asio::redirect_error(asio::use_awaitable, ec));
+          if (ec == bhttp::error::need_buffer) ec = {};
+          if (ec) break;
+          const size_t n = kStreamChunkBytes - streaming.get().body().size;
+          if (n > 0) st = sink->Write(std::string_view(chunk.get(), n));
+        }
+        if (!ec) {
+          if (st.ok()) st = sink->Finish();
+          body_unread = !st.ok();
+          if (body_unread) keep_alive = false;
+          req.body_sink = std::move(sink);
+          req.body_status = std::move(st);
+        }
+      } else {
+        conn.deadline = w.now + options.body_timeout;
+        co_await bhttp::async_read(conn.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec) {
         if (ec == bhttp::error::body_limit) {
           co_await Write(w, conn,
@@ -387,9 +446,7 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     }
     if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
 
-    bool keep_alive = msg.keep_alive();
-    const bool head = msg.method() == bhttp::verb::head;
-    req.body = std::move(msg.body());
+    if (!req.body_sink) req.body = std::move(msg.body());
 
     conn.deadline = SteadyTime::max();  // the handler's time is not the client's fault
     auto pending = std::make_shared<PendingResponse>();
@@ -407,6 +464,18 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
     if (!co_await Write(w, conn, std::move(pending->response), version, head, keep_alive)) co_return;
     if (!keep_alive) {
       conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+      if (body_unread) {
+        // Closing with unread bytes would reset the connection, and the client
+        // might lose the answer before reading it: take (and drop) what it is
+        // still sending, for a little while.
+        conn.deadline = w.now + std::chrono::seconds(2);
+        std::unique_ptr<char[]> scratch(new char[kStreamChunkBytes]);
+        for (size_t drained = 0; drained < kLingerBytes;) {
+          drained += co_await conn.socket.async_read_some(asio::buffer(scratch.get(), kStreamChunkBytes),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+        }
+      }
       co_return;
     }
   }

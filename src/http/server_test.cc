@@ -20,9 +20,53 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 // Echoes the method, target and body; "/slow" answers only when released.
+// Counts what it is given and sums it, so that a test can check the whole
+// body arrived; "/stream-fail" refuses after the first megabyte.
+class CountingSink : public BodySink {
+ public:
+  explicit CountingSink(bool fail) : fail_(fail) {}
+  Status Write(std::string_view bytes) override {
+    ++writes;
+    for (unsigned char c : bytes) sum += c;
+    count += bytes.size();
+    if (fail_ && count > (1 << 20)) return Status::InvalidArgument("refused mid-body");
+    return Status::Ok();
+  }
+  Status Finish() override {
+    finished = true;
+    return Status::Ok();
+  }
+  uint64_t count = 0, sum = 0, writes = 0;
+  bool finished = false;
+
+ private:
+  bool fail_;
+};
+
+// n bytes of a repeating pattern, in whatever pieces the server asks for.
+class PatternSource : public BodySource {
+ public:
+  explicit PatternSource(uint64_t n) : left_(n) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = static_cast<size_t>(std::min<uint64_t>(n, left_));
+    for (size_t i = 0; i < k; ++i) buf[i] = static_cast<char>('a' + (pos_++ % 26));
+    left_ -= k;
+    return k;
+  }
+
+ private:
+  uint64_t left_, pos_ = 0;
+};
+
 class EchoHandler : public HttpHandler {
  public:
-  size_t BodyLimit(const HttpRequest&) const override { return 1024; }
+  size_t BodyLimit(const HttpRequest& head) const override {
+    return head.target.rfind("/stream", 0) == 0 ? size_t{1} << 40 : 1024;
+  }
+  std::shared_ptr<BodySink> StreamBody(const HttpRequest& head) override {
+    if (head.target.rfind("/stream", 0) != 0) return nullptr;
+    return std::make_shared<CountingSink>(head.target == "/stream-fail");
+  }
   HttpResponse Reject(const HttpRequest&, int status, std::string_view reason) const override {
     HttpResponse r;
     r.status = status;
@@ -31,6 +75,19 @@ class EchoHandler : public HttpHandler {
   }
   void Handle(HttpRequest&& req, HttpResponder respond) override {
     HttpResponse r;
+    if (req.body_sink) {
+      auto& sink = static_cast<CountingSink&>(*req.body_sink);
+      r.status = req.body_status.ok() ? 200 : 400;
+      r.body = std::to_string(sink.count) + " " + std::to_string(sink.sum) + " " + (sink.finished ? "finished" : "cut") +
+               (sink.writes > 1 ? " in pieces" : " at once");
+      return respond(std::move(r));
+    }
+    if (req.target.rfind("/download/", 0) == 0) {
+      const std::string n = req.target.substr(10);
+      r.body_source = std::make_shared<PatternSource>(std::stoull(n));
+      r.headers.push_back({"Content-Length", n});
+      return respond(std::move(r));
+    }
     r.body = req.method + " " + req.target + " " + req.body;
     r.headers.push_back({"X-Remote", req.remote_address});
     if (req.target == "/drop") return;  // a buggy handler: the responder dies unanswered
@@ -174,6 +231,56 @@ TEST_F(ServerTest, HeadResponseCarriesLengthButNoBody) {
   head_parser.skip(true);
   bhttp::read(sock, buf, head_parser);
   EXPECT_EQ(head_parser.get()[bhttp::field::content_length], "8");  // "HEAD /h "
+  EXPECT_EQ(Read(sock, buf).body(), "GET /next ");
+}
+
+TEST_F(ServerTest, AStreamedBodyReachesTheSinkWholeAndInPieces) {
+  const std::string body(8 << 20, 'z');  // far past what the server would buffer for this handler
+  auto sock = Connect();
+  beast::flat_buffer buf;
+  Send(sock, "PUT /stream HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto res = Read(sock, buf);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), std::to_string(body.size()) + " " + std::to_string(body.size() * 'z') + " finished in pieces");
+  // Chunked transfer coding is removed before the sink sees the bytes; the connection lives on.
+  Send(sock, "PUT /stream HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  res = Read(sock, buf);
+  EXPECT_EQ(res.body().substr(0, 14), "5 " + std::to_string('a' + 'b' + 'c' + 'd' + 'e') + " finished");
+  EXPECT_TRUE(res.keep_alive());
+}
+
+TEST_F(ServerTest, ASinkThatRefusesStopsTheUploadAndTheConnection) {
+  const std::string body(4 << 20, 'z');
+  auto sock = Connect();
+  beast::flat_buffer buf;
+  std::thread sender([&] {
+    beast::error_code ec;
+    asio::write(sock, asio::buffer("PUT /stream-fail HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n" + body), ec);  // may be cut off
+  });
+  auto res = Read(sock, buf);
+  sender.join();
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_NE(res.body().find("cut"), std::string::npos);
+  EXPECT_FALSE(res.keep_alive());
+}
+
+TEST_F(ServerTest, AResponseFromASourceIsSentWholeAndHeadSendsOnlyItsLength) {
+  auto sock = Connect();
+  beast::flat_buffer buf;
+  Send(sock, "GET /download/5000000 HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 << 20);
+  bhttp::read(sock, buf, parser);
+  const std::string& got = parser.get().body();
+  ASSERT_EQ(got.size(), 5000000u);
+  EXPECT_EQ(got[0], 'a');
+  EXPECT_EQ(got[4999999], static_cast<char>('a' + 4999999 % 26));
+  Send(sock, "HEAD /download/77 HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+  bhttp::response_parser<bhttp::string_body> head_parser;
+  head_parser.skip(true);
+  bhttp::read(sock, buf, head_parser);
+  EXPECT_EQ(head_parser.get()[bhttp::field::content_length], "77");
   EXPECT_EQ(Read(sock, buf).body(), "GET /next ");
 }
 

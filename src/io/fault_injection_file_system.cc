@@ -133,6 +133,18 @@ Status FaultInjectionFileSystem::Remove(const std::string& path) {
   return Status::Ok();
 }
 
+Status FaultInjectionFileSystem::Rename(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mu_);
+  if (fail_writes_ || crashed_) return Status::IoError("injected rename failure");
+  auto it = files_.find(from);
+  if (it == files_.end()) return Status::NotFound("rename " + from + ": no such file");
+  if (!dirs_.count(Parent(to))) return Status::NotFound("rename to " + to + ": no such directory");
+  auto node = it->second;
+  files_.erase(it);
+  files_[to] = std::move(node);
+  return Status::Ok();
+}
+
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
   std::lock_guard lock(mu_);
   if (fail_writes_ || crashed_) return Status::IoError("injected sync failure");

@@ -26,6 +26,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Result<std::vector<std::string>> List(const std::string& dir) override;
   Status CreateDirs(const std::string& dir) override;
   Status Remove(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& dir) override;
   Status RemoveAll(const std::string& dir) override;
   bool Exists(const std::string& path) override;

@@ -51,6 +51,9 @@ class FileSystem {
   virtual Status CreateDirs(const std::string& dir) = 0;
   // Durable after SyncDir() of its directory.
   virtual Status Remove(const std::string& path) = 0;
+  // Renames a file, replacing `to` if it exists; durable after SyncDir() of
+  // both directories.
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
   virtual Status SyncDir(const std::string& dir) = 0;
   // Removes a directory and everything in it (durable after SyncDir of its parent).
   virtual Status RemoveAll(const std::string& dir) = 0;

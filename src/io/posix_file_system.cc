@@ -119,6 +119,11 @@ class Posix final : public FileSystem {
     return Status::Ok();
   }
 
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename", from, errno);
+    return Status::Ok();
+  }
+
   Status SyncDir(const std::string& dir) override { return SyncDirectory(dir); }
 
   Status RemoveAll(const std::string& dir) override {

@@ -1,0 +1,1005 @@
+#include "objects/object_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "common/ids.h"
+#include "common/strings.h"
+
+namespace eventlake::objects {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string NewBlobId() {
+  char buf[33];
+  snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(FastRandom64()),
+           static_cast<unsigned long long>(FastRandom64()));
+  return std::string(buf, 32);
+}
+
+// S3 version ids: 32 characters, URL-safe.
+std::string NewVersionId() {
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._";
+  std::string out(32, '0');
+  uint64_t r = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i % 10 == 0) r = FastRandom64();
+    out[i] = kAlphabet[r & 63];
+    r >>= 6;
+  }
+  return out;
+}
+
+Status NoSuchBucket(const std::string& bucket) {
+  return Status::NotFound("The specified bucket does not exist").WithType("NoSuchBucket");
+}
+Status NoSuchKey() { return Status::NotFound("The specified key does not exist.").WithType("NoSuchKey"); }
+Status NoSuchUpload() {
+  return Status::NotFound(
+             "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
+             "or completed.")
+      .WithType("NoSuchUpload");
+}
+Status NoSuchVersion() {
+  return Status::NotFound("The specified version does not exist.").WithType("NoSuchVersion");
+}
+
+json AttributesToJson(const ObjectAttributes& a) {
+  json j = json::object();
+  auto put = [&](const char* k, const std::string& v) {
+    if (!v.empty()) j[k] = v;
+  };
+  put("ContentType", a.content_type);
+  put("ContentEncoding", a.content_encoding);
+  put("ContentDisposition", a.content_disposition);
+  put("ContentLanguage", a.content_language);
+  put("CacheControl", a.cache_control);
+  put("Expires", a.expires);
+  put("StorageClass", a.storage_class);
+  put("ChecksumAlgorithm", a.checksum_algorithm);
+  put("ChecksumValue", a.checksum_value);
+  put("ChecksumType", a.checksum_type);
+  put("SSE", a.sse);
+  put("SSEKMSKeyId", a.sse_kms_key_id);
+  if (!a.user_metadata.empty()) j["Metadata"] = a.user_metadata;
+  if (!a.tags.empty()) j["Tags"] = a.tags;
+  if (a.parts_count > 0) j["PartsCount"] = a.parts_count;
+  return j;
+}
+
+ObjectAttributes AttributesFromJson(const std::string& text) {
+  ObjectAttributes a;
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return a;
+  auto get = [&](const char* k, std::string& out) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_string()) out = it->get<std::string>();
+  };
+  get("ContentType", a.content_type);
+  get("ContentEncoding", a.content_encoding);
+  get("ContentDisposition", a.content_disposition);
+  get("ContentLanguage", a.content_language);
+  get("CacheControl", a.cache_control);
+  get("Expires", a.expires);
+  get("StorageClass", a.storage_class);
+  get("ChecksumAlgorithm", a.checksum_algorithm);
+  get("ChecksumValue", a.checksum_value);
+  get("ChecksumType", a.checksum_type);
+  get("SSE", a.sse);
+  get("SSEKMSKeyId", a.sse_kms_key_id);
+  if (auto it = j.find("Metadata"); it != j.end() && it->is_object()) {
+    a.user_metadata = it->get<std::map<std::string, std::string>>();
+  }
+  if (auto it = j.find("Tags"); it != j.end() && it->is_object()) a.tags = it->get<std::map<std::string, std::string>>();
+  if (auto it = j.find("PartsCount"); it != j.end() && it->is_number_integer()) a.parts_count = it->get<int>();
+  return a;
+}
+
+// The columns every version query selects, in this order.
+constexpr const char* kVersionColumns =
+    "key, version_id, latest, delete_marker, size, etag, last_modified_ms, meta, blobs, seq";
+
+ObjectVersion VersionFromRow(const meta::Row& r) {
+  ObjectVersion v;
+  v.key = meta::AsText(r[0]);
+  v.version_id = meta::AsText(r[1]);
+  v.latest = meta::AsInt(r[2]) != 0;
+  v.delete_marker = meta::AsInt(r[3]) != 0;
+  v.size = static_cast<uint64_t>(meta::AsInt(r[4]));
+  v.etag = meta::AsText(r[5]);
+  v.last_modified_ms = meta::AsInt(r[6]);
+  v.attributes = AttributesFromJson(meta::AsText(r[7]));
+  return v;
+}
+
+// The smallest string greater than every string that starts with `prefix`
+// (empty when there is none: the prefix is all 0xFF bytes).
+std::string PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c != 0xFF) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+// The common prefix `key` rolls up into under `prefix` and `delimiter`, or "".
+std::string CommonPrefixOf(const std::string& key, const std::string& prefix, const std::string& delimiter) {
+  if (delimiter.empty()) return {};
+  size_t pos = key.find(delimiter, prefix.size());
+  return pos == std::string::npos ? std::string() : key.substr(0, pos + delimiter.size());
+}
+
+// Adds "key < end" to a listing query (nothing when there is no end).
+void BelowPrefixEnd(const std::string& end, std::string* sql, std::vector<meta::Value>* params) {
+  if (end.empty()) return;
+  *sql += " AND key < ?";
+  params->push_back(end);
+}
+
+}  // namespace
+
+struct ObjectStore::Impl {
+  meta::Store& meta;
+  io::FileSystem& fs;
+  const Clock& clock;
+  ObjectStoreOptions options;
+  std::string root, tmp_dir, hot_dir, cold_dir;
+
+  Impl(meta::Store& m, io::FileSystem& f, const Clock& c, ObjectStoreOptions o)
+      : meta(m), fs(f), clock(c), options(std::move(o)) {
+    root = options.data_dir + "/objects";
+    tmp_dir = root + "/tmp";
+    hot_dir = root + "/blobs";
+    cold_dir = (options.cold_dir.empty() ? root + "/cold" : options.cold_dir) + "/blobs";
+  }
+
+  int64_t NowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count();
+  }
+  std::string BlobDir(const std::string& tier, const std::string& id) const {
+    return (tier == "cold" ? cold_dir : hot_dir) + "/" + id.substr(0, 2);
+  }
+  std::string BlobPath(const std::string& tier, const std::string& id) const { return BlobDir(tier, id) + "/" + id; }
+
+  Status Start();
+  Status RequireBucket(meta::Transaction& txn, const std::string& bucket, std::string* versioning);
+  // PreconditionFailed (or NoSuchKey for If-Match on a missing key) unless the
+  // current version of `key` meets `conditions`.
+  Status CheckConditions(meta::Transaction& txn, const std::string& bucket, const std::string& key,
+                         const WriteConditions& conditions);
+  // Before a new current version `version_id` of `key`: the old "null"
+  // version goes when the new one is "null" too, and no version stays latest.
+  Status MakeRoom(meta::Transaction& txn, const std::string& bucket, const std::string& key,
+                  const std::string& version_id, std::vector<std::string>* unlink);
+  // Adds `v` as the current version of its key, made of `blobs`.
+  Status InsertVersion(meta::Transaction& txn, const std::string& bucket, const ObjectVersion& v, const json& blobs);
+  // After the transaction that was to refer to the new blob `id`: removes the
+  // blob when it failed, and the blobs it released when it committed.
+  Status Settle(const Status& committed, const std::string& id, const std::vector<std::string>& unlink);
+  // Lowers the references of a version's blobs; those at zero go to `unlink`.
+  Status Release(meta::Transaction& txn, const std::string& blobs_json, std::vector<std::string>* unlink);
+  void Unlink(const std::vector<std::string>& ids);
+};
+
+// A blob in tmp/ until PutObject renames it into place.
+class FileBlobWriter final : public BlobWriter {
+ public:
+  FileBlobWriter(io::FileSystem& fs, std::string id, std::string path, std::unique_ptr<io::File> file)
+      : fs_(fs), id_(std::move(id)), path_(std::move(path)), file_(std::move(file)) {}
+  ~FileBlobWriter() override {
+    file_.reset();
+    if (!committed_) fs_.Remove(path_).IgnoreError();
+  }
+  Status Write(std::string_view bytes) override {
+    EL_RETURN_IF_ERROR(file_->Append(bytes));
+    size_ += bytes.size();
+    return Status::Ok();
+  }
+  uint64_t size() const override { return size_; }
+
+  // Durable under its final name.
+  Status Commit(const std::string& dir, const std::string& path) {
+    EL_RETURN_IF_ERROR(file_->Sync());
+    EL_RETURN_IF_ERROR(fs_.CreateDirs(dir));
+    EL_RETURN_IF_ERROR(fs_.Rename(path_, path));
+    committed_ = true;
+    return fs_.SyncDir(dir);
+  }
+  const std::string& id() const { return id_; }
+
+ private:
+  io::FileSystem& fs_;
+  std::string id_, path_;
+  std::unique_ptr<io::File> file_;
+  uint64_t size_ = 0;
+  bool committed_ = false;
+};
+
+// Reads a range across a version's blobs, one open file at a time.
+class BlobReader final : public ObjectReader {
+ public:
+  struct Piece {
+    std::string path;
+    uint64_t size;
+  };
+  BlobReader(io::FileSystem& fs, std::vector<Piece> pieces, uint64_t offset, uint64_t length)
+      : fs_(fs), pieces_(std::move(pieces)), offset_(offset), left_(length) {}
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    while (left_ > 0 && index_ < pieces_.size() && offset_ >= pieces_[index_].size) {
+      offset_ -= pieces_[index_].size;
+      ++index_;
+      file_.reset();
+    }
+    if (left_ == 0 || index_ >= pieces_.size()) return size_t{0};
+    if (!file_) {
+      EL_ASSIGN_OR_RETURN(file_, fs_.Open(pieces_[index_].path, io::FileSystem::OpenMode::kOpenExisting));
+    }
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, pieces_[index_].size - offset_}));
+    EL_RETURN_IF_ERROR(file_->ReadAt(offset_, want, &scratch_));
+    if (scratch_.empty()) return Status::DataLoss("object data " + pieces_[index_].path + " is shorter than recorded");
+    std::memcpy(buf, scratch_.data(), scratch_.size());
+    offset_ += scratch_.size();
+    left_ -= scratch_.size();
+    return scratch_.size();
+  }
+
+ private:
+  io::FileSystem& fs_;
+  std::vector<Piece> pieces_;
+  size_t index_ = 0;
+  uint64_t offset_, left_;
+  std::unique_ptr<io::File> file_;
+  std::string scratch_;
+};
+
+std::vector<meta::Migration> ObjectStore::Migrations() {
+  return {{300, "objects: buckets, object versions, blobs, multipart uploads",
+           "CREATE TABLE s3_buckets(name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, region TEXT NOT NULL,"
+           "  versioning TEXT NOT NULL DEFAULT '', config TEXT NOT NULL DEFAULT '{}');"
+           "CREATE TABLE s3_objects(seq INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, key TEXT NOT NULL,"
+           "  version_id TEXT NOT NULL, latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL, size INTEGER NOT NULL,"
+           "  etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, meta TEXT NOT NULL, blobs TEXT NOT NULL);"
+           "CREATE INDEX s3_objects_key ON s3_objects(bucket, key, seq);"
+           "CREATE INDEX s3_objects_latest ON s3_objects(bucket, key) WHERE latest = 1 AND delete_marker = 0;"
+           "CREATE TABLE s3_blobs(id TEXT PRIMARY KEY, size INTEGER NOT NULL, tier TEXT NOT NULL, refs INTEGER NOT NULL);"
+           "CREATE TABLE s3_uploads(upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL,"
+           "  initiated_ms INTEGER NOT NULL, meta TEXT NOT NULL);"
+           "CREATE TABLE s3_parts(upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL,"
+           "  etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, checksum TEXT NOT NULL DEFAULT '',"
+           "  blob TEXT NOT NULL, PRIMARY KEY(upload_id, part_number));"}};
+}
+
+ObjectStore::ObjectStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ObjectStore::~ObjectStore() = default;
+
+Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
+                                                       ObjectStoreOptions options) {
+  auto impl = std::make_unique<Impl>(meta, fs, clock, std::move(options));
+  EL_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<ObjectStore>(new ObjectStore(std::move(impl)));
+}
+
+Status ObjectStore::Impl::Start() {
+  EL_RETURN_IF_ERROR(fs.CreateDirs(tmp_dir));
+  EL_RETURN_IF_ERROR(fs.CreateDirs(hot_dir));
+  EL_RETURN_IF_ERROR(fs.CreateDirs(cold_dir));
+  // Uploads a crash interrupted.
+  EL_ASSIGN_OR_RETURN(auto leftovers, fs.List(tmp_dir));
+  for (const auto& name : leftovers) EL_RETURN_IF_ERROR(fs.Remove(tmp_dir + "/" + name));
+  if (!leftovers.empty()) spdlog::info("objects: removed {} unfinished upload(s) left by the last run", leftovers.size());
+  // Blobs whose last reference went away just before a crash.
+  EL_ASSIGN_OR_RETURN(auto unreferenced, meta.Query("SELECT id FROM s3_blobs WHERE refs <= 0"));
+  std::vector<std::string> ids;
+  for (const auto& r : unreferenced) ids.push_back(meta::AsText(r[0]));
+  Unlink(ids);
+  // Blobs renamed into place whose metadata never committed.
+  size_t orphans = 0;
+  for (const std::string& tier : {std::string("hot"), std::string("cold")}) {
+    const std::string& dir = tier == "cold" ? cold_dir : hot_dir;
+    auto subdirs = fs.List(dir);
+    if (!subdirs.ok()) continue;
+    for (const auto& sub : *subdirs) {
+      auto files = fs.List(dir + "/" + sub);
+      if (!files.ok()) continue;
+      for (const auto& id : *files) {
+        EL_ASSIGN_OR_RETURN(auto row, meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
+        if (row.empty() || meta::AsText(row[0][0]) != tier) {
+          fs.Remove(dir + "/" + sub + "/" + id).IgnoreError();
+          ++orphans;
+        }
+      }
+    }
+  }
+  if (orphans > 0) spdlog::info("objects: removed {} object file(s) that no object refers to", orphans);
+  for (const auto& zone : options.zones) {
+    EL_ASSIGN_OR_RETURN(auto found, meta.Query("SELECT 1 FROM s3_buckets WHERE name = ?", {zone}));
+    if (found.empty()) {
+      EL_RETURN_IF_ERROR(meta.RunInTransaction([&](meta::Transaction& txn) {
+        return txn
+            .Execute("INSERT INTO s3_buckets(name, created_ms, region) VALUES (?, ?, ?)",
+                     {zone, NowMs(), options.region})
+            .status();
+      }));
+      spdlog::info("objects: created the zone bucket {}", zone);
+    }
+  }
+  return Status::Ok();
+}
+
+void ObjectStore::Impl::Unlink(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    auto row = meta.Query("SELECT tier FROM s3_blobs WHERE id = ? AND refs <= 0", {id});
+    if (!row.ok() || row->empty()) continue;
+    Status s = fs.Remove(BlobPath(meta::AsText((*row)[0][0]), id));
+    if (!s.ok() && s.code() != StatusCode::kNotFound) {
+      spdlog::warn("objects: removing blob {}: {}", id, s.ToString());
+      continue;
+    }
+    meta.RunInTransaction([&](meta::Transaction& txn) {
+          return txn.Execute("DELETE FROM s3_blobs WHERE id = ? AND refs <= 0", {id}).status();
+        })
+        .IgnoreError();
+  }
+}
+
+Status ObjectStore::Impl::RequireBucket(meta::Transaction& txn, const std::string& bucket, std::string* versioning) {
+  EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT versioning FROM s3_buckets WHERE name = ?", {bucket}));
+  if (rows.empty()) return NoSuchBucket(bucket);
+  if (versioning) *versioning = meta::AsText(rows[0][0]);
+  return Status::Ok();
+}
+
+Status ObjectStore::Impl::CheckConditions(meta::Transaction& txn, const std::string& bucket, const std::string& key,
+                                          const WriteConditions& conditions) {
+  if (!conditions.if_none_match_any && conditions.if_match.empty()) return Status::Ok();
+  EL_ASSIGN_OR_RETURN(auto current, txn.Query("SELECT etag, delete_marker FROM s3_objects WHERE bucket = ? AND "
+                                              "key = ? AND latest = 1",
+                                              {bucket, key}));
+  const bool exists = !current.empty() && meta::AsInt(current[0][1]) == 0;
+  if (!conditions.if_match.empty() && !exists) return NoSuchKey();
+  if ((conditions.if_none_match_any && exists) ||
+      (!conditions.if_match.empty() && meta::AsText(current[0][0]) != conditions.if_match)) {
+    return Status::FailedPrecondition("At least one of the pre-conditions you specified did not hold")
+        .WithType("PreconditionFailed");
+  }
+  return Status::Ok();
+}
+
+Status ObjectStore::Impl::MakeRoom(meta::Transaction& txn, const std::string& bucket, const std::string& key,
+                                   const std::string& version_id, std::vector<std::string>* unlink) {
+  if (version_id == "null") {
+    EL_ASSIGN_OR_RETURN(auto old, txn.Query("SELECT blobs FROM s3_objects WHERE bucket = ? AND key = ? AND "
+                                            "version_id = 'null'",
+                                            {bucket, key}));
+    for (const auto& r : old) EL_RETURN_IF_ERROR(Release(txn, meta::AsText(r[0]), unlink));
+    EL_RETURN_IF_ERROR(
+        txn.Execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = 'null'", {bucket, key})
+            .status());
+  }
+  return txn.Execute("UPDATE s3_objects SET latest = 0 WHERE bucket = ? AND key = ? AND latest = 1", {bucket, key})
+      .status();
+}
+
+Status ObjectStore::Impl::InsertVersion(meta::Transaction& txn, const std::string& bucket, const ObjectVersion& v,
+                                        const json& blobs) {
+  return txn
+      .Execute("INSERT INTO s3_objects(bucket, key, version_id, latest, delete_marker, size, etag, last_modified_ms, "
+               "meta, blobs) VALUES (?, ?, ?, 1, 0, ?, ?, ?, ?, ?)",
+               {bucket, v.key, v.version_id, static_cast<int64_t>(v.size), v.etag, v.last_modified_ms,
+                AttributesToJson(v.attributes).dump(), blobs.dump()})
+      .status();
+}
+
+Status ObjectStore::Impl::Settle(const Status& committed, const std::string& id,
+                                 const std::vector<std::string>& unlink) {
+  if (!committed.ok()) {
+    fs.Remove(BlobPath("hot", id)).IgnoreError();  // in place, but nothing refers to it
+    return committed;
+  }
+  Unlink(unlink);
+  return Status::Ok();
+}
+
+Status ObjectStore::Impl::Release(meta::Transaction& txn, const std::string& blobs_json,
+                                  std::vector<std::string>* unlink) {
+  json blobs = json::parse(blobs_json, nullptr, false);
+  if (!blobs.is_array()) return Status::Ok();
+  for (const auto& b : blobs) {
+    if (!b.is_array() || b.empty() || !b[0].is_string()) continue;
+    const std::string id = b[0].get<std::string>();
+    EL_RETURN_IF_ERROR(txn.Execute("UPDATE s3_blobs SET refs = refs - 1 WHERE id = ?", {id}).status());
+    EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT refs FROM s3_blobs WHERE id = ?", {id}));
+    if (!rows.empty() && meta::AsInt(rows[0][0]) <= 0) unlink->push_back(id);
+  }
+  return Status::Ok();
+}
+
+Status ObjectStore::CreateBucket(const std::string& name, const std::string& region) {
+  return impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT 1 FROM s3_buckets WHERE name = ?", {name}));
+    if (!rows.empty()) {
+      return Status::AlreadyExists(
+                 "Your previous request to create the named bucket succeeded and you already own it.")
+          .WithType("BucketAlreadyOwnedByYou");
+    }
+    return txn
+        .Execute("INSERT INTO s3_buckets(name, created_ms, region) VALUES (?, ?, ?)", {name, impl_->NowMs(), region})
+        .status();
+  });
+}
+
+Status ObjectStore::DeleteBucket(const std::string& name) {
+  return impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, name, nullptr));
+    EL_ASSIGN_OR_RETURN(auto any, txn.Query("SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1", {name}));
+    EL_ASSIGN_OR_RETURN(auto uploads, txn.Query("SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1", {name}));
+    if (!any.empty() || !uploads.empty()) {
+      return Status::FailedPrecondition("The bucket you tried to delete is not empty").WithType("BucketNotEmpty");
+    }
+    return txn.Execute("DELETE FROM s3_buckets WHERE name = ?", {name}).status();
+  });
+}
+
+Result<BucketInfo> ObjectStore::GetBucket(const std::string& name) const {
+  EL_ASSIGN_OR_RETURN(auto rows,
+                      impl_->meta.Query("SELECT name, created_ms, region, versioning FROM s3_buckets WHERE name = ?",
+                                        {name}));
+  if (rows.empty()) return NoSuchBucket(name);
+  return BucketInfo{meta::AsText(rows[0][0]), meta::AsInt(rows[0][1]), meta::AsText(rows[0][2]),
+                    meta::AsText(rows[0][3])};
+}
+
+std::vector<BucketInfo> ObjectStore::ListBuckets() const {
+  std::vector<BucketInfo> out;
+  auto rows = impl_->meta.Query("SELECT name, created_ms, region, versioning FROM s3_buckets ORDER BY name");
+  if (!rows.ok()) return out;
+  for (const auto& r : *rows) {
+    out.push_back({meta::AsText(r[0]), meta::AsInt(r[1]), meta::AsText(r[2]), meta::AsText(r[3])});
+  }
+  return out;
+}
+
+Status ObjectStore::SetVersioning(const std::string& bucket, const std::string& status) {
+  return impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, nullptr));
+    return txn.Execute("UPDATE s3_buckets SET versioning = ? WHERE name = ?", {status, bucket}).status();
+  });
+}
+
+Result<std::string> ObjectStore::GetBucketConfig(const std::string& bucket, const std::string& part) const {
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT config FROM s3_buckets WHERE name = ?", {bucket}));
+  if (rows.empty()) return NoSuchBucket(bucket);
+  json config = json::parse(meta::AsText(rows[0][0]), nullptr, false);
+  if (!config.is_object() || !config.contains(part) || !config[part].is_string()) {
+    return Status::NotFound("no " + part + " configuration");
+  }
+  return config[part].get<std::string>();
+}
+
+Status ObjectStore::SetBucketConfig(const std::string& bucket, const std::string& part, const std::string& value) {
+  return impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT config FROM s3_buckets WHERE name = ?", {bucket}));
+    if (rows.empty()) return NoSuchBucket(bucket);
+    json config = json::parse(meta::AsText(rows[0][0]), nullptr, false);
+    if (!config.is_object()) config = json::object();
+    if (value.empty()) {
+      config.erase(part);
+    } else {
+      config[part] = value;
+    }
+    return txn.Execute("UPDATE s3_buckets SET config = ? WHERE name = ?", {config.dump(), bucket}).status();
+  });
+}
+
+Result<std::unique_ptr<BlobWriter>> ObjectStore::NewBlob() {
+  std::string id = NewBlobId();
+  std::string path = impl_->tmp_dir + "/" + id;
+  EL_ASSIGN_OR_RETURN(auto file, impl_->fs.Open(path, io::FileSystem::OpenMode::kCreateNew));
+  return std::unique_ptr<BlobWriter>(new FileBlobWriter(impl_->fs, std::move(id), std::move(path), std::move(file)));
+}
+
+Result<ObjectVersion> ObjectStore::PutObject(const std::string& bucket, const std::string& key,
+                                             std::unique_ptr<BlobWriter> blob, const std::string& etag,
+                                             ObjectAttributes attributes, const WriteConditions& conditions) {
+  auto* writer = static_cast<FileBlobWriter*>(blob.get());
+  const std::string id = writer->id();
+  const std::string dir = impl_->BlobDir("hot", id);
+  EL_RETURN_IF_ERROR(writer->Commit(dir, dir + "/" + id));
+
+  ObjectVersion v;
+  v.key = key;
+  v.latest = true;
+  v.size = writer->size();
+  v.etag = etag;
+  v.last_modified_ms = impl_->NowMs();
+  v.attributes = std::move(attributes);
+  std::vector<std::string> unlink;
+  Status committed = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    unlink.clear();
+    std::string versioning;
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, &versioning));
+    EL_RETURN_IF_ERROR(impl_->CheckConditions(txn, bucket, key, conditions));
+    v.version_id = versioning == "Enabled" ? NewVersionId() : "null";
+    EL_RETURN_IF_ERROR(impl_->MakeRoom(txn, bucket, key, v.version_id, &unlink));
+    EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO s3_blobs(id, size, tier, refs) VALUES (?, ?, 'hot', 1)",
+                                   {id, static_cast<int64_t>(v.size)})
+                           .status());
+    return impl_->InsertVersion(txn, bucket, v, json::array({json::array({id, v.size})}));
+  });
+  EL_RETURN_IF_ERROR(impl_->Settle(committed, id, unlink));
+  return v;
+}
+
+Result<ObjectVersion> ObjectStore::Head(const std::string& bucket, const std::string& key,
+                                        const std::string& version_id) const {
+  std::vector<meta::Row> rows;
+  Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, nullptr));
+    std::string sql = std::string("SELECT ") + kVersionColumns + " FROM s3_objects WHERE bucket = ? AND key = ? AND ";
+    if (version_id.empty()) {
+      EL_ASSIGN_OR_RETURN(rows, txn.Query(sql + "latest = 1", {bucket, key}));
+    } else {
+      EL_ASSIGN_OR_RETURN(rows, txn.Query(sql + "version_id = ?", {bucket, key, version_id}));
+    }
+    return Status::Ok();
+  });
+  EL_RETURN_IF_ERROR(s);
+  if (rows.empty()) return version_id.empty() ? NoSuchKey() : NoSuchVersion();
+  return VersionFromRow(rows[0]);
+}
+
+Result<std::unique_ptr<ObjectReader>> ObjectStore::Read(const std::string& bucket, const ObjectVersion& version,
+                                                        uint64_t offset, uint64_t length) const {
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT blobs FROM s3_objects WHERE bucket = ? AND key = ? AND "
+                                                   "version_id = ?",
+                                                   {bucket, version.key, version.version_id}));
+  if (rows.empty()) return NoSuchKey();
+  json blobs = json::parse(meta::AsText(rows[0][0]), nullptr, false);
+  std::vector<BlobReader::Piece> pieces;
+  if (blobs.is_array()) {
+    for (const auto& b : blobs) {
+      const std::string id = b[0].get<std::string>();
+      EL_ASSIGN_OR_RETURN(auto tier, impl_->meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
+      if (tier.empty()) return Status::DataLoss("object data " + id + " is missing");
+      pieces.push_back({impl_->BlobPath(meta::AsText(tier[0][0]), id), b[1].get<uint64_t>()});
+    }
+  }
+  return std::unique_ptr<ObjectReader>(new BlobReader(impl_->fs, std::move(pieces), offset, length));
+}
+
+Result<DeleteResult> ObjectStore::DeleteObject(const std::string& bucket, const std::string& key,
+                                               const std::string& version_id) {
+  DeleteResult out;
+  std::vector<std::string> unlink;
+  Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    unlink.clear();
+    out = {};
+    std::string versioning;
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, &versioning));
+    if (!version_id.empty()) {
+      // Removes that one version for good; the next newest becomes current.
+      EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT seq, latest, delete_marker, blobs FROM s3_objects WHERE "
+                                               "bucket = ? AND key = ? AND version_id = ?",
+                                               {bucket, key, version_id}));
+      out.version_id = version_id;
+      if (rows.empty()) return Status::Ok();  // S3 answers 204 for a version that is not there
+      out.delete_marker = meta::AsInt(rows[0][2]) != 0;
+      EL_RETURN_IF_ERROR(impl_->Release(txn, meta::AsText(rows[0][3]), &unlink));
+      EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_objects WHERE seq = ?", {rows[0][0]}).status());
+      if (meta::AsInt(rows[0][1]) != 0) {
+        EL_RETURN_IF_ERROR(txn.Execute("UPDATE s3_objects SET latest = 1 WHERE seq = (SELECT MAX(seq) FROM s3_objects "
+                                       "WHERE bucket = ? AND key = ?)",
+                                       {bucket, key})
+                               .status());
+      }
+      return Status::Ok();
+    }
+    if (versioning.empty()) {
+      // Unversioned: the object goes.
+      EL_ASSIGN_OR_RETURN(auto rows,
+                          txn.Query("SELECT seq, blobs FROM s3_objects WHERE bucket = ? AND key = ?", {bucket, key}));
+      for (const auto& r : rows) {
+        EL_RETURN_IF_ERROR(impl_->Release(txn, meta::AsText(r[1]), &unlink));
+        EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_objects WHERE seq = ?", {r[0]}).status());
+      }
+      return Status::Ok();
+    }
+    // Versioned: a delete marker becomes current (with Suspended, as the "null" version).
+    out.delete_marker = true;
+    out.version_id = versioning == "Enabled" ? NewVersionId() : "null";
+    EL_RETURN_IF_ERROR(impl_->MakeRoom(txn, bucket, key, out.version_id, &unlink));
+    return txn
+        .Execute("INSERT INTO s3_objects(bucket, key, version_id, latest, delete_marker, size, etag, "
+                 "last_modified_ms, meta, blobs) VALUES (?, ?, ?, 1, 1, 0, '', ?, '{}', '[]')",
+                 {bucket, key, out.version_id, impl_->NowMs()})
+        .status();
+  });
+  EL_RETURN_IF_ERROR(s);
+  impl_->Unlink(unlink);
+  return out;
+}
+
+Status ObjectStore::SetObjectTags(const std::string& bucket, const std::string& key, const std::string& version_id,
+                                  const std::map<std::string, std::string>& tags, std::string* version_out) {
+  return impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, nullptr));
+    std::string sql = "SELECT seq, meta, version_id, delete_marker FROM s3_objects WHERE bucket = ? AND key = ? AND ";
+    std::vector<meta::Row> rows;
+    if (version_id.empty()) {
+      EL_ASSIGN_OR_RETURN(rows, txn.Query(sql + "latest = 1", {bucket, key}));
+    } else {
+      EL_ASSIGN_OR_RETURN(rows, txn.Query(sql + "version_id = ?", {bucket, key, version_id}));
+    }
+    if (rows.empty() || (version_id.empty() && meta::AsInt(rows[0][3]) != 0)) {
+      return version_id.empty() ? NoSuchKey() : NoSuchVersion();
+    }
+    if (meta::AsInt(rows[0][3]) != 0) {
+      return Status::FailedPrecondition("The specified method is not allowed against this resource.")
+          .WithType("MethodNotAllowed");
+    }
+    ObjectAttributes a = AttributesFromJson(meta::AsText(rows[0][1]));
+    a.tags = tags;
+    if (version_out) *version_out = meta::AsText(rows[0][2]);
+    return txn.Execute("UPDATE s3_objects SET meta = ? WHERE seq = ?", {AttributesToJson(a).dump(), rows[0][0]})
+        .status();
+  });
+}
+
+Result<UploadInfo> ObjectStore::CreateUpload(const std::string& bucket, const std::string& key,
+                                            ObjectAttributes attributes) {
+  UploadInfo u;
+  u.upload_id = NewVersionId() + NewVersionId();
+  u.key = key;
+  u.initiated_ms = impl_->NowMs();
+  u.attributes = std::move(attributes);
+  EL_RETURN_IF_ERROR(impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, nullptr));
+    return txn
+        .Execute("INSERT INTO s3_uploads(upload_id, bucket, key, initiated_ms, meta) VALUES (?, ?, ?, ?, ?)",
+                 {u.upload_id, bucket, key, u.initiated_ms, AttributesToJson(u.attributes).dump()})
+        .status();
+  }));
+  return u;
+}
+
+Result<UploadInfo> ObjectStore::GetUpload(const std::string& bucket, const std::string& key,
+                                          const std::string& upload_id) const {
+  EL_RETURN_IF_ERROR(GetBucket(bucket).status());
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT initiated_ms, meta FROM s3_uploads WHERE upload_id = ? AND "
+                                                   "bucket = ? AND key = ?",
+                                                   {upload_id, bucket, key}));
+  if (rows.empty()) return NoSuchUpload();
+  return UploadInfo{upload_id, key, meta::AsInt(rows[0][0]), AttributesFromJson(meta::AsText(rows[0][1]))};
+}
+
+Result<PartInfo> ObjectStore::PutPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                                      int part_number, std::unique_ptr<BlobWriter> blob, const std::string& etag,
+                                      const std::string& checksum) {
+  auto* writer = static_cast<FileBlobWriter*>(blob.get());
+  const std::string id = writer->id();
+  const std::string dir = impl_->BlobDir("hot", id);
+  EL_RETURN_IF_ERROR(writer->Commit(dir, dir + "/" + id));
+  PartInfo p{part_number, writer->size(), etag, impl_->NowMs(), checksum};
+  std::vector<std::string> unlink;
+  Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    unlink.clear();
+    EL_ASSIGN_OR_RETURN(auto up, txn.Query("SELECT 1 FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+                                           {upload_id, bucket, key}));
+    if (up.empty()) return NoSuchUpload();
+    EL_ASSIGN_OR_RETURN(auto old, txn.Query("SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?",
+                                            {upload_id, int64_t{part_number}}));
+    for (const auto& r : old) {
+      json one = json::array({json::array({meta::AsText(r[0]), 0})});
+      EL_RETURN_IF_ERROR(impl_->Release(txn, one.dump(), &unlink));
+    }
+    EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO s3_blobs(id, size, tier, refs) VALUES (?, ?, 'hot', 1)",
+                                   {id, static_cast<int64_t>(p.size)})
+                           .status());
+    return txn
+        .Execute("INSERT OR REPLACE INTO s3_parts(upload_id, part_number, size, etag, last_modified_ms, checksum, "
+                 "blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 {upload_id, int64_t{part_number}, static_cast<int64_t>(p.size), etag, p.last_modified_ms, checksum,
+                  id})
+        .status();
+  });
+  EL_RETURN_IF_ERROR(impl_->Settle(s, id, unlink));
+  return p;
+}
+
+Result<std::vector<PartInfo>> ObjectStore::ListParts(const std::string& bucket, const std::string& key,
+                                                     const std::string& upload_id, int after_part, int max_parts,
+                                                     bool* truncated) const {
+  EL_RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT part_number, size, etag, last_modified_ms, checksum FROM "
+                                                   "s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY "
+                                                   "part_number LIMIT ?",
+                                                   {upload_id, int64_t{after_part}, int64_t{max_parts} + 1}));
+  std::vector<PartInfo> out;
+  for (const auto& r : rows) {
+    out.push_back({static_cast<int>(meta::AsInt(r[0])), static_cast<uint64_t>(meta::AsInt(r[1])), meta::AsText(r[2]),
+                   meta::AsInt(r[3]), meta::AsText(r[4])});
+  }
+  if (truncated) *truncated = static_cast<int>(out.size()) > max_parts;
+  if (static_cast<int>(out.size()) > max_parts) out.resize(static_cast<size_t>(max_parts));
+  return out;
+}
+
+Status ObjectStore::AbortUpload(const std::string& bucket, const std::string& key, const std::string& upload_id) {
+  std::vector<std::string> unlink;
+  EL_RETURN_IF_ERROR(impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    unlink.clear();
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, nullptr));
+    EL_ASSIGN_OR_RETURN(auto up, txn.Query("SELECT 1 FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+                                           {upload_id, bucket, key}));
+    if (up.empty()) return NoSuchUpload();
+    EL_ASSIGN_OR_RETURN(auto parts, txn.Query("SELECT blob FROM s3_parts WHERE upload_id = ?", {upload_id}));
+    for (const auto& r : parts) {
+      EL_RETURN_IF_ERROR(impl_->Release(txn, json::array({json::array({meta::AsText(r[0]), 0})}).dump(), &unlink));
+    }
+    EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_parts WHERE upload_id = ?", {upload_id}).status());
+    return txn.Execute("DELETE FROM s3_uploads WHERE upload_id = ?", {upload_id}).status();
+  }));
+  impl_->Unlink(unlink);
+  return Status::Ok();
+}
+
+Result<ObjectVersion> ObjectStore::CompleteUpload(const std::string& bucket, const std::string& key,
+                                                  const std::string& upload_id, const std::vector<CompletePart>& parts,
+                                                  const std::string& etag, ObjectAttributes attributes,
+                                                  uint64_t min_part_bytes, const WriteConditions& conditions) {
+  ObjectVersion v;
+  v.key = key;
+  v.latest = true;
+  v.etag = etag;
+  v.last_modified_ms = impl_->NowMs();
+  v.attributes = std::move(attributes);
+  v.attributes.parts_count = static_cast<int>(parts.size());
+  std::vector<std::string> unlink;
+  Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    unlink.clear();
+    std::string versioning;
+    EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, &versioning));
+    EL_ASSIGN_OR_RETURN(auto up, txn.Query("SELECT 1 FROM s3_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+                                           {upload_id, bucket, key}));
+    if (up.empty()) return NoSuchUpload();
+    EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT part_number, size, etag, blob FROM s3_parts WHERE upload_id = ?",
+                                             {upload_id}));
+    std::map<int, std::tuple<uint64_t, std::string, std::string>> stored;
+    for (const auto& r : rows) {
+      stored[static_cast<int>(meta::AsInt(r[0]))] = {static_cast<uint64_t>(meta::AsInt(r[1])), meta::AsText(r[2]),
+                                                     meta::AsText(r[3])};
+    }
+    json blobs = json::array();
+    std::set<std::string> used;
+    v.size = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto it = stored.find(parts[i].part_number);
+      auto strip = [](std::string e) {
+        if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+        return e;
+      };
+      if (it == stored.end() || strip(std::get<1>(it->second)) != strip(parts[i].etag)) {
+        return Status::InvalidArgument(
+                   "One or more of the specified parts could not be found. The part may not have been uploaded, or "
+                   "the specified entity tag may not match the part's entity tag.")
+            .WithType("InvalidPart");
+      }
+      const uint64_t size = std::get<0>(it->second);
+      if (i + 1 < parts.size() && size < min_part_bytes) {
+        return Status::InvalidArgument("Your proposed upload is smaller than the minimum allowed size")
+            .WithType("EntityTooSmall");
+      }
+      v.size += size;
+      blobs.push_back(json::array({std::get<2>(it->second), size}));
+      used.insert(std::get<2>(it->second));
+    }
+    // Parts not named are dropped.
+    for (const auto& [number, part] : stored) {
+      if (!used.count(std::get<2>(part))) {
+        EL_RETURN_IF_ERROR(impl_->Release(txn, json::array({json::array({std::get<2>(part), 0})}).dump(), &unlink));
+      }
+    }
+    EL_RETURN_IF_ERROR(impl_->CheckConditions(txn, bucket, key, conditions));
+    v.version_id = versioning == "Enabled" ? NewVersionId() : "null";
+    EL_RETURN_IF_ERROR(impl_->MakeRoom(txn, bucket, key, v.version_id, &unlink));
+    EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_parts WHERE upload_id = ?", {upload_id}).status());
+    EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_uploads WHERE upload_id = ?", {upload_id}).status());
+    return impl_->InsertVersion(txn, bucket, v, blobs);
+  });
+  EL_RETURN_IF_ERROR(s);
+  impl_->Unlink(unlink);
+  return v;
+}
+
+Result<UploadListResult> ObjectStore::ListUploads(const std::string& bucket, const std::string& prefix,
+                                                  const std::string& delimiter, const std::string& key_marker,
+                                                  const std::string& upload_id_marker, int max_uploads) const {
+  EL_RETURN_IF_ERROR(GetBucket(bucket).status());
+  // Uploads in progress are few: read them in order and page here.
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT upload_id, key, initiated_ms, meta FROM s3_uploads WHERE "
+                                                   "bucket = ? ORDER BY key, initiated_ms, upload_id",
+                                                   {bucket}));
+  UploadListResult out;
+  int taken = 0;
+  std::string last_prefix;
+  bool skipping = !key_marker.empty();
+  for (const auto& r : rows) {
+    UploadInfo u{meta::AsText(r[0]), meta::AsText(r[1]), meta::AsInt(r[2]), AttributesFromJson(meta::AsText(r[3]))};
+    if (u.key.compare(0, prefix.size(), prefix) != 0) continue;
+    if (skipping) {
+      if (u.key < key_marker) continue;
+      if (u.key == key_marker) {
+        // The marker key's uploads up to the marker upload (all of them without one) were listed before.
+        if (!upload_id_marker.empty() && u.upload_id == upload_id_marker) skipping = false;
+        continue;
+      }
+      skipping = false;
+    }
+    const std::string cp = CommonPrefixOf(u.key, prefix, delimiter);
+    if (!cp.empty() && (cp == last_prefix || cp == key_marker)) continue;
+    if (taken >= max_uploads) {
+      out.truncated = true;
+      return out;
+    }
+    ++taken;
+    if (!cp.empty()) {
+      out.common_prefixes.push_back(cp);
+      last_prefix = cp;
+      out.next_key_marker = cp;
+      out.next_upload_id_marker.clear();
+      continue;
+    }
+    out.next_key_marker = u.key;
+    out.next_upload_id_marker = u.upload_id;
+    out.uploads.push_back(std::move(u));
+  }
+  return out;
+}
+
+Result<std::vector<uint64_t>> ObjectStore::PartSizes(const std::string& bucket, const ObjectVersion& version) const {
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT blobs FROM s3_objects WHERE bucket = ? AND key = ? AND "
+                                                   "version_id = ?",
+                                                   {bucket, version.key, version.version_id}));
+  if (rows.empty()) return NoSuchKey();
+  std::vector<uint64_t> out;
+  json blobs = json::parse(meta::AsText(rows[0][0]), nullptr, false);
+  if (blobs.is_array()) {
+    for (const auto& b : blobs) out.push_back(b[1].get<uint64_t>());
+  }
+  return out;
+}
+
+Result<ListResult> ObjectStore::List(const std::string& bucket, const ListRequest& request) const {
+  EL_RETURN_IF_ERROR(GetBucket(bucket).status());
+  ListResult out;
+  const int max_keys = std::max(0, request.max_keys);
+  // The scan resumes after `cursor` (or at it, when `inclusive`).
+  std::string cursor = request.start_after;
+  bool inclusive = false;
+  if (request.start_after_prefix) {
+    cursor = PrefixSuccessor(request.start_after);
+    inclusive = true;
+    if (cursor.empty()) return out;
+  }
+  if (cursor < request.prefix) {
+    cursor = request.prefix;
+    inclusive = true;
+  }
+  const std::string end = request.prefix.empty() ? std::string() : PrefixSuccessor(request.prefix);
+  const int64_t batch = 256;
+  int taken = 0;
+  for (;;) {
+    std::string sql = std::string("SELECT ") + kVersionColumns +
+                      " FROM s3_objects WHERE bucket = ? AND latest = 1 AND delete_marker = 0 AND key " +
+                      (inclusive ? ">=" : ">") + " ?";
+    std::vector<meta::Value> params = {bucket, cursor};
+    BelowPrefixEnd(end, &sql, &params);
+    sql += " ORDER BY key LIMIT ?";
+    params.push_back(batch);
+    EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query(sql, params));
+    bool jumped = false;
+    for (const auto& r : rows) {
+      std::string key = meta::AsText(r[0]);
+      const std::string prefix_out = CommonPrefixOf(key, request.prefix, request.delimiter);
+      if (taken >= max_keys) {
+        out.truncated = true;
+        return out;
+      }
+      ++taken;
+      if (!prefix_out.empty()) {
+        out.common_prefixes.push_back(prefix_out);
+        out.last = prefix_out;
+        out.last_is_prefix = true;
+        // Skip every other key under this prefix.
+        cursor = PrefixSuccessor(prefix_out);
+        inclusive = true;
+        jumped = true;
+        if (cursor.empty()) return out;
+        break;
+      }
+      out.objects.push_back(VersionFromRow(r));
+      out.last = key;
+      out.last_is_prefix = false;
+      cursor = std::move(key);
+      inclusive = false;
+    }
+    if (!jumped && static_cast<int64_t>(rows.size()) < batch) return out;
+  }
+}
+
+Result<VersionListResult> ObjectStore::ListVersions(const std::string& bucket,
+                                                    const VersionListRequest& request) const {
+  EL_RETURN_IF_ERROR(GetBucket(bucket).status());
+  VersionListResult out;
+  const int max_keys = std::max(0, request.max_keys);
+  // Versions of a key come newest first (largest seq first).
+  std::string key_cursor = request.key_marker;
+  int64_t seq_cursor = -1;  // within key_cursor: versions older than this seq; -1: all of the key is done
+  if (!request.key_marker.empty() && !request.version_id_marker.empty()) {
+    EL_ASSIGN_OR_RETURN(auto marker, impl_->meta.Query("SELECT seq FROM s3_objects WHERE bucket = ? AND key = ? AND "
+                                                       "version_id = ?",
+                                                       {bucket, request.key_marker, request.version_id_marker}));
+    if (!marker.empty()) seq_cursor = meta::AsInt(marker[0][0]);
+  }
+  if (key_cursor < request.prefix) {
+    key_cursor = request.prefix;
+    seq_cursor = std::numeric_limits<int64_t>::max();  // the prefix itself may be a key
+  }
+  const std::string end = request.prefix.empty() ? std::string() : PrefixSuccessor(request.prefix);
+  int taken = 0;
+  std::string last_key, last_version;
+  for (;;) {
+    std::string sql = std::string("SELECT ") + kVersionColumns +
+                      " FROM s3_objects WHERE bucket = ? AND (key > ? OR (key = ? AND seq < ?))";
+    std::vector<meta::Value> params = {bucket, key_cursor, key_cursor, seq_cursor};
+    BelowPrefixEnd(end, &sql, &params);
+    sql += " ORDER BY key, seq DESC LIMIT 256";
+    EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query(sql, params));
+    bool jumped = false;
+    for (const auto& r : rows) {
+      std::string key = meta::AsText(r[0]);
+      const std::string prefix_out = CommonPrefixOf(key, request.prefix, request.delimiter);
+      if (taken >= max_keys) {
+        out.truncated = true;
+        out.next_key_marker = last_key;
+        out.next_version_id_marker = last_version;
+        return out;
+      }
+      ++taken;
+      if (!prefix_out.empty()) {
+        out.common_prefixes.push_back(prefix_out);
+        last_key = prefix_out;
+        last_version.clear();
+        std::string next = PrefixSuccessor(prefix_out);
+        if (next.empty()) return out;
+        // Everything from `next` on: any key > the largest key under the prefix.
+        key_cursor = next;
+        seq_cursor = std::numeric_limits<int64_t>::max();
+        jumped = true;
+        break;
+      }
+      ObjectVersion v = VersionFromRow(r);
+      last_key = v.key;
+      last_version = v.version_id;
+      key_cursor = v.key;
+      seq_cursor = meta::AsInt(r[9]);
+      out.versions.push_back(std::move(v));
+    }
+    if (!jumped && rows.size() < 256) return out;
+  }
+}
+
+}  // namespace eventlake::objects

@@ -1,0 +1,214 @@
+// S3 semantics over local files: buckets, objects and their versions, blobs
+// written durably and atomically, listing in key order. Object bytes live in
+// immutable blob files, everything else in the meta store
+// (docs/formats/objects.md).
+//
+// Thread-safety: every method may be called from any thread. Methods block on
+// disk and on the meta store: call them off the I/O threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "io/file_system.h"
+#include "meta/store.h"
+
+namespace eventlake::objects {
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_ms = 0;
+  std::string region;
+  std::string versioning;  // "" (never enabled), "Enabled" or "Suspended"
+};
+
+// What a client said about an object when it wrote it, returned as it was given.
+struct ObjectAttributes {
+  std::string content_type;  // empty: binary/octet-stream
+  std::string content_encoding, content_disposition, content_language, cache_control, expires;
+  std::map<std::string, std::string> user_metadata;  // x-amz-meta-*, names in lower case
+  std::string storage_class = "STANDARD";
+  std::string checksum_algorithm;  // CRC32, CRC32C, CRC64NVME, SHA1, SHA256, or empty
+  std::string checksum_value;      // base64
+  std::string checksum_type;       // FULL_OBJECT or COMPOSITE
+  std::string sse;                 // AES256, aws:kms, ... as recorded
+  std::string sse_kms_key_id;
+  std::map<std::string, std::string> tags;
+  int parts_count = 0;  // multipart uploads: how many parts
+};
+
+struct ObjectVersion {
+  std::string key;
+  std::string version_id;  // "null" when written without versioning
+  bool latest = false;
+  bool delete_marker = false;
+  uint64_t size = 0;
+  std::string etag;  // with the quotes
+  int64_t last_modified_ms = 0;
+  ObjectAttributes attributes;
+};
+
+// A blob being written: bytes go to a temporary file, Commit makes it durable.
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;
+  virtual Status Write(std::string_view bytes) = 0;
+  virtual uint64_t size() const = 0;
+};
+
+// Reads an object's bytes (a range of them) across its blobs.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  // Up to `n` bytes; 0 at the end.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Conditions on the current version, checked in the same transaction as the write.
+struct WriteConditions {
+  bool if_none_match_any = false;  // If-None-Match: *
+  std::string if_match;            // an ETag (with quotes), or empty
+};
+
+struct ListRequest {
+  std::string prefix, delimiter;
+  std::string start_after;       // keys after this (V2 StartAfter, V1 Marker)
+  bool start_after_prefix = false;  // start_after is a common prefix: skip every key under it
+  int max_keys = 1000;
+};
+struct ListResult {
+  std::vector<ObjectVersion> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string last;              // the last key or prefix returned, for the next page
+  bool last_is_prefix = false;
+};
+
+struct VersionListRequest {
+  std::string prefix, delimiter;
+  std::string key_marker, version_id_marker;
+  int max_keys = 1000;
+};
+struct VersionListResult {
+  std::vector<ObjectVersion> versions;  // delete markers included (delete_marker set)
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker, next_version_id_marker;
+};
+
+struct DeleteResult {
+  std::string version_id;    // of the version removed, or of the delete marker made
+  bool delete_marker = false;  // a delete marker was made, or the version removed was one
+};
+
+struct UploadInfo {
+  std::string upload_id, key;
+  int64_t initiated_ms = 0;
+  ObjectAttributes attributes;  // what the object will have (checksum_algorithm/type: the upload's)
+};
+
+struct PartInfo {
+  int part_number = 0;
+  uint64_t size = 0;
+  std::string etag;  // with the quotes
+  int64_t last_modified_ms = 0;
+  std::string checksum;  // base64, in the upload's checksum algorithm; empty when none
+};
+
+// A part named in CompleteMultipartUpload.
+struct CompletePart {
+  int part_number = 0;
+  std::string etag;
+  std::string checksum;  // as the client states it; empty when not stated
+};
+
+struct UploadListResult {
+  std::vector<UploadInfo> uploads;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker, next_upload_id_marker;
+};
+
+struct ObjectStoreOptions {
+  std::string data_dir;  // objects live in <data_dir>/objects
+  std::string cold_dir;  // the cold tier; empty: <data_dir>/objects/cold
+  std::string region = "us-east-1";
+  std::vector<std::string> zones;  // buckets created at start when missing
+};
+
+class ObjectStore {
+ public:
+  static std::vector<meta::Migration> Migrations();
+  // `meta`, `fs` and `clock` must outlive the store.
+  static Result<std::unique_ptr<ObjectStore>> Open(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
+                                                   ObjectStoreOptions options);
+  ~ObjectStore();
+
+  // Buckets. Names are checked by the caller (the API knows the rules).
+  Status CreateBucket(const std::string& name, const std::string& region);
+  Status DeleteBucket(const std::string& name);  // FailedPrecondition (BucketNotEmpty) when not empty
+  Result<BucketInfo> GetBucket(const std::string& name) const;
+  std::vector<BucketInfo> ListBuckets() const;
+  Status SetVersioning(const std::string& bucket, const std::string& status);
+  // The bucket's stored configuration document (tags, lifecycle, ...), by part.
+  Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& part) const;
+  Status SetBucketConfig(const std::string& bucket, const std::string& part, const std::string& value);
+
+  // Writing an object: NewBlob, Write its bytes, then PutObject.
+  Result<std::unique_ptr<BlobWriter>> NewBlob();
+  // Makes the blob durable and the new version current, atomically. The
+  // writer is consumed. Returns the version written.
+  Result<ObjectVersion> PutObject(const std::string& bucket, const std::string& key, std::unique_ptr<BlobWriter> blob,
+                                  const std::string& etag, ObjectAttributes attributes,
+                                  const WriteConditions& conditions = {});
+  // A version (the current one when `version_id` is empty), which may be a
+  // delete marker (the caller decides what that means); NotFound when the key
+  // or version does not exist.
+  Result<ObjectVersion> Head(const std::string& bucket, const std::string& key, const std::string& version_id) const;
+  // Reads `length` bytes from `offset` of a version.
+  Result<std::unique_ptr<ObjectReader>> Read(const std::string& bucket, const ObjectVersion& version, uint64_t offset,
+                                             uint64_t length) const;
+  Result<DeleteResult> DeleteObject(const std::string& bucket, const std::string& key, const std::string& version_id);
+  Status SetObjectTags(const std::string& bucket, const std::string& key, const std::string& version_id,
+                       const std::map<std::string, std::string>& tags, std::string* version_out);
+
+  // Multipart uploads. Parts are blobs of their own until Complete makes
+  // them, in the order given, the bytes of a new version (nothing is copied).
+  Result<UploadInfo> CreateUpload(const std::string& bucket, const std::string& key, ObjectAttributes attributes);
+  Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key, const std::string& upload_id) const;
+  // Stores (or replaces) one part.
+  Result<PartInfo> PutPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                           int part_number, std::unique_ptr<BlobWriter> blob, const std::string& etag,
+                           const std::string& checksum);
+  Result<std::vector<PartInfo>> ListParts(const std::string& bucket, const std::string& key,
+                                          const std::string& upload_id, int after_part, int max_parts,
+                                          bool* truncated) const;
+  Status AbortUpload(const std::string& bucket, const std::string& key, const std::string& upload_id);
+  // `etag` and `attributes` are what the caller computed from the parts;
+  // `min_part_bytes` is the smallest a part other than the last may be.
+  Result<ObjectVersion> CompleteUpload(const std::string& bucket, const std::string& key,
+                                       const std::string& upload_id, const std::vector<CompletePart>& parts,
+                                       const std::string& etag, ObjectAttributes attributes,
+                                       uint64_t min_part_bytes, const WriteConditions& conditions = {});
+  Result<UploadListResult> ListUploads(const std::string& bucket, const std::string& prefix,
+                                       const std::string& delimiter, const std::string& key_marker,
+                                       const std::string& upload_id_marker, int max_uploads) const;
+  // The byte ranges of a completed multipart version's parts, in order.
+  Result<std::vector<uint64_t>> PartSizes(const std::string& bucket, const ObjectVersion& version) const;
+
+  Result<ListResult> List(const std::string& bucket, const ListRequest& request) const;
+  Result<VersionListResult> ListVersions(const std::string& bucket, const VersionListRequest& request) const;
+
+ private:
+  struct Impl;
+  explicit ObjectStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eventlake::objects

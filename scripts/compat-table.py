@@ -16,7 +16,7 @@ SERVICES = [  # (botocore name, title, protocol note)
     ("kinesis", "Kinesis Data Streams", "JSON 1.1, X-Amz-Target Kinesis_20131202"),
     ("firehose", "Data Firehose", "JSON 1.1, X-Amz-Target Firehose_20150804"),
     ("events", "EventBridge", "JSON 1.1, X-Amz-Target AWSEvents"),
-    ("s3", "S3", "REST-XML, path-style"),
+    ("s3", "S3", "REST-XML, path-style and virtual-hosted-style"),
     ("glue", "Glue", "JSON 1.1, X-Amz-Target AWSGlue"),
     ("athena", "Athena", "JSON 1.1, X-Amz-Target AmazonAthena"),
     ("sts", "STS", "Query protocol (form POST, XML replies)"),

@@ -50,11 +50,28 @@ bool IsUnexpected(StatusCode code) {
          code == StatusCode::kDeadlineExceeded;
 }
 
+// S3 error codes whose HTTP status is not their status code's default.
+int S3HttpStatus(std::string_view code, int fallback) {
+  static const std::pair<std::string_view, int> kStatuses[] = {
+      {"BucketNotEmpty", 409},         {"BucketAlreadyExists", 409},  {"BucketAlreadyOwnedByYou", 409},
+      {"OperationAborted", 409},       {"MethodNotAllowed", 405},     {"InvalidRange", 416},
+      {"PreconditionFailed", 412},     {"MissingContentLength", 411}, {"NoSuchBucket", 404},
+      {"NoSuchKey", 404},              {"NoSuchVersion", 404},        {"NoSuchUpload", 404},
+      {"NoSuchTagSet", 404},           {"NoSuchLifecycleConfiguration", 404},
+      {"ServerSideEncryptionConfigurationNotFoundError", 404},        {"NotImplemented", 501},
+      {"SignatureDoesNotMatch", 403},  {"InvalidPartNumber", 416},  {"AccessDenied", 403},         {"SlowDown", 503}};
+  for (const auto& [c, st] : kStatuses) {
+    if (c == code) return st;
+  }
+  return fallback;
+}
+
 WireError ToWireError(const Status& status, Protocol protocol, const ErrorNames& names) {
   Default d = Lookup(status.code(), protocol);
   WireError e{d.status, d.code, status.message()};
   if (!status.type().empty()) {
     e.code = status.type();
+    if (protocol == Protocol::kRestXml) e.http_status = S3HttpStatus(e.code, e.http_status);
   } else if (auto it = names.find(status.code()); it != names.end()) {
     e.code = it->second;
   }

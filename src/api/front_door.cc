@@ -117,7 +117,14 @@ size_t FrontDoor::BodyLimit(const HttpRequest& head) const {
       return svc ? svc->max_body_bytes : options_.max_other_body_bytes;
     }
     case Kind::kQuery: return options_.max_query_body_bytes;
-    case Kind::kS3: return options_.max_s3_body_bytes;
+    case Kind::kS3: {
+      if (s3_ && s3_->StreamsBody(ClassifyS3Request(head, s3_->options().virtual_host_domains), head)) {
+        // An upload streams to disk: its limit is the object's, plus aws-chunked framing.
+        const uint64_t max = s3_->options().max_object_bytes;
+        return static_cast<size_t>(max + max / 16 + (64 << 10));
+      }
+      return options_.max_s3_body_bytes;
+    }
   }
   return options_.max_other_body_bytes;
 }
@@ -198,7 +205,7 @@ void FrontDoor::Describe(Exchange& ex, Kind kind) const {
       break;
     default:
       ex.protocol = Protocol::kRestXml;
-      ex.s3_route = ClassifyS3Request(r);
+      ex.s3_route = s3_ ? ClassifyS3Request(r, s3_->options().virtual_host_domains) : ClassifyS3Request(r);
       ex.default_action = ex.s3_route.action;
       ex.s3_resource = std::string(r.path().substr(0, 1024));
   }
@@ -224,6 +231,23 @@ std::optional<HttpResponse> FrontDoor::Precheck(const HttpRequest& head) {
   ex->respond = [&out](HttpResponse&& r) { out = std::move(r); };
   FinishError(*ex, AuthWireError(*err, ex->protocol));
   return out;
+}
+
+std::shared_ptr<BodySink> FrontDoor::StreamBody(const HttpRequest& head) {
+  if (!s3_ || Classify(head) != Kind::kS3) return nullptr;
+  if (!s3_->StreamsBody(ClassifyS3Request(head, s3_->options().virtual_host_domains), head)) return nullptr;
+  // S3 signs the payload digest the client declares, so the whole signature
+  // is checked now; the body's digest and chunk signatures as it arrives.
+  if (!options_.verify_signatures) return s3_->StartUpload(head, nullptr);
+  auth::VerifyOptions opts;
+  SignatureRules(head, Kind::kS3, &opts);
+  opts.body_digest_checked_elsewhere = true;
+  auto verified = verifier_.Verify(head, opts);
+  if (auto* err = std::get_if<auth::AuthError>(&verified)) {
+    // Handle() authenticates again and answers this error; nothing is stored meanwhile.
+    return RefuseUpload(Status::Unauthenticated(err->message));
+  }
+  return s3_->StartUpload(head, &std::get<auth::VerifiedRequest>(verified));
 }
 
 void FrontDoor::Handle(HttpRequest&& request, HttpResponder respond) {
@@ -267,6 +291,7 @@ bool FrontDoor::Authenticate(Exchange& ex, Kind kind) {
   }
   auth::VerifyOptions opts;
   SignatureRules(ex.request, kind, &opts);
+  opts.body_digest_checked_elsewhere = ex.request.body_sink != nullptr;  // the sink compared it
   auto verified = verifier_.Verify(ex.request, opts);
   if (auto* err = std::get_if<auth::AuthError>(&verified)) {
     WireError e = AuthWireError(*err, ex.protocol);
@@ -397,7 +422,12 @@ void FrontDoor::HandleQuery(std::shared_ptr<Exchange> ex) {
 
 void FrontDoor::HandleS3(std::shared_ptr<Exchange> ex) {
   if (!Authenticate(*ex, Kind::kS3)) return;
-  HandleS3Request(*ex->ctx, ex->s3_route, [this, ex](Result<HttpResponse> result) {
+  if (!s3_) {
+    Status allowed = ex->ctx->Authorize(ex->s3_route.action, ex->s3_route.resource);
+    FailWith(*ex, allowed.ok() ? Status::Unimplemented("S3 is not served by this server.") : allowed);
+    return;
+  }
+  s3_->Handle(*ex->ctx, ex->s3_route, ex->request, [this, ex](Result<HttpResponse> result) {
     if (!result.ok()) {
       FailWith(*ex, result.status());
       return;

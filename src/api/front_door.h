@@ -17,6 +17,7 @@
 #include "api/context.h"
 #include "api/errors.h"
 #include "api/json_service.h"
+#include "api/s3.h"
 #include "auth/audit.h"
 #include "auth/authorizer.h"
 #include "auth/sigv4.h"
@@ -31,7 +32,7 @@ struct FrontDoorOptions {
   // identity (for throwaway test set-ups); the audit trail still names the key.
   bool verify_signatures = true;
   size_t max_query_body_bytes = 1 << 20;  // Query protocol (STS) form bodies
-  size_t max_s3_body_bytes = 64 << 20;    // S3 requests, buffered whole
+  size_t max_s3_body_bytes = 64 << 20;    // S3 requests buffered whole (documents; uploads over HTTP/2)
   size_t max_other_body_bytes = 1 << 20;
 };
 
@@ -43,6 +44,9 @@ class FrontDoor final : public HttpHandler {
 
   // Adds a JSON 1.1 service. Call before serving.
   void AddJsonService(JsonService service);
+  // Serves S3 REST requests with `s3` (which must outlive the FrontDoor);
+  // without it they are authenticated and answered NotImplemented.
+  void SetS3(S3Api* s3) { s3_ = s3; }
 
   // Marks the server as started (every room up): GET /health answers 200 with
   // `rooms` listed. Before that, and after SetStopping(), it answers 503.
@@ -53,6 +57,7 @@ class FrontDoor final : public HttpHandler {
   size_t BodyLimit(const HttpRequest& head) const override;
   HttpResponse Reject(const HttpRequest& head, int status, std::string_view reason) const override;
   std::optional<HttpResponse> Precheck(const HttpRequest& head) override;
+  std::shared_ptr<BodySink> StreamBody(const HttpRequest& head) override;
   void Handle(HttpRequest&& request, HttpResponder respond) override;
 
  private:
@@ -86,6 +91,7 @@ class FrontDoor final : public HttpHandler {
   auth::AuditLog& audit_;
   const Clock& clock_;
   std::unordered_map<std::string, JsonService> json_services_;  // by target prefix; fixed once serving
+  S3Api* s3_ = nullptr;
   std::string health_body_;      // written once by SetReady before ready_ is set
   std::atomic<bool> ready_{false};
 };

@@ -46,6 +46,30 @@ const EVP_MD* Sha256Md() {
 
 Digest Sha256(std::string_view data) { return DigestWith<32>(Sha256Md(), data); }
 
+StreamingDigest::StreamingDigest(Algorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
+  static const EVP_MD* md5 = FetchedMd("MD5");
+  static const EVP_MD* sha1 = FetchedMd("SHA1");
+  const EVP_MD* md = algorithm == Algorithm::kMd5 ? md5 : algorithm == Algorithm::kSha1 ? sha1 : Sha256Md();
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), md, nullptr) != 1) {
+    throw std::runtime_error("digest init failed");
+  }
+}
+
+StreamingDigest::~StreamingDigest() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void StreamingDigest::Update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1) {
+    throw std::runtime_error("digest update failed");
+  }
+}
+
+std::string StreamingDigest::Final() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out, &len) != 1) throw std::runtime_error("digest failed");
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 std::string Sha256Hex(std::string_view data) { return HexEncode(AsBytes(Sha256(data))); }
 
 Digest HmacSha256(std::string_view key, std::string_view data) {

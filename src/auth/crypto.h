@@ -21,6 +21,22 @@ inline std::string_view AsBytes(const Digest& d) {
 using Md5Digest = std::array<uint8_t, 16>;
 Md5Digest Md5(std::string_view data);
 
+// A digest computed over data that arrives in pieces (an upload).
+class StreamingDigest {
+ public:
+  enum class Algorithm { kMd5, kSha1, kSha256 };
+  explicit StreamingDigest(Algorithm algorithm);
+  ~StreamingDigest();
+  StreamingDigest(const StreamingDigest&) = delete;
+  StreamingDigest& operator=(const StreamingDigest&) = delete;
+  void Update(std::string_view data);
+  // The digest's bytes (16, 20 or 32); call once.
+  std::string Final();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view data);
 // Strict: the standard alphabet, length a multiple of 4, padding only at the

@@ -335,9 +335,20 @@ std::string SignatureHex(const Digest& signing_key, std::string_view string_to_s
 
 std::string ChunkSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
                               std::string_view previous_signature, std::string_view chunk_data) {
+  return ChunkSignatureHexOfDigest(signing_key, amz_date, scope, previous_signature, Sha256Hex(chunk_data));
+}
+
+std::string ChunkSignatureHexOfDigest(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                                      std::string_view previous_signature, std::string_view chunk_sha256_hex) {
   static const std::string kEmptyHash = Sha256Hex("");
   return SignatureHex(signing_key, JoinLines({"AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous_signature,
-                                              kEmptyHash, Sha256Hex(chunk_data)}));
+                                              kEmptyHash, chunk_sha256_hex}));
+}
+
+std::string TrailerSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                                std::string_view previous_signature, std::string_view trailer_lines) {
+  return SignatureHex(signing_key, JoinLines({"AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous_signature,
+                                              Sha256Hex(trailer_lines)}));
 }
 
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out) {
@@ -544,7 +555,7 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
     err.presigned = !header_form;
     return err;
   }
-  if (check_body_digest && !ConstantTimeEquals(AsciiLower(payload_hash), Sha256Hex(request.body))) {
+  if (check_body_digest && !opts.body_digest_checked_elsewhere && !ConstantTimeEquals(AsciiLower(payload_hash), Sha256Hex(request.body))) {
     return Fail(AuthFailure::kContentSha256Mismatch,
                 "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }

@@ -109,6 +109,14 @@ std::string SignatureHex(const Digest& signing_key, std::string_view string_to_s
 std::string ChunkSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
                               std::string_view previous_signature, std::string_view chunk_data);
 
+// The same, from the hex SHA-256 of the chunk's bytes (hashed as they arrive).
+std::string ChunkSignatureHexOfDigest(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                                      std::string_view previous_signature, std::string_view chunk_sha256_hex);
+// The signature of the trailing headers of a STREAMING-*-TRAILER body:
+// `trailer_lines` is each trailer as "name:value\n"; `previous_signature` the
+// final (empty) chunk's.
+std::string TrailerSignatureHex(const Digest& signing_key, std::string_view amz_date, std::string_view scope,
+                                std::string_view previous_signature, std::string_view trailer_lines);
 // Parses yyyymmddThhmmssZ, or an RFC 1123 date ("Sun, 30 Aug 2015 12:36:00 GMT").
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out);
 std::string FormatAmzDate(Clock::TimePoint t);
@@ -133,6 +141,9 @@ struct VerifyOptions {
   // signatures; presigned URLs sign UNSIGNED-PAYLOAD and need X-Amz-Expires.
   // Other services always sign the SHA-256 of the body.
   bool s3 = false;
+  // S3 bodies that stream past the server: the signature covers the digest
+  // the client declared, and whoever takes the body compares it.
+  bool body_digest_checked_elsewhere = false;
 };
 
 class Verifier {

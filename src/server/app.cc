@@ -11,6 +11,8 @@
 #include <regex>
 
 #include "api/front_door.h"
+#include "api/s3.h"
+#include "objects/object_store.h"
 #include "api/kinesis.h"
 #include "api/services.h"
 #include "auth/audit.h"
@@ -116,6 +118,7 @@ int Serve(const Config& config) {
   if (!store.ok()) return Fail(store.status(), "control-plane store");
   std::vector<meta::Migration> migrations = auth::KeyStore::Migrations();
   for (auto& m : streams::StreamStore::Migrations()) migrations.push_back(std::move(m));
+  for (auto& m : objects::ObjectStore::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
   // auth: keys, the root identity, the audit trail.
@@ -146,6 +149,19 @@ int Serve(const Config& config) {
   if (!iterator_key.ok()) return Fail(iterator_key.status(), "iterator key");
   api::KinesisApi kinesis(**stream_store, clock, *iterator_key);
 
+  // objects: the lake's buckets, with the zones.
+  objects::ObjectStoreOptions object_opts;
+  object_opts.data_dir = dir;
+  object_opts.cold_dir = config.objects_cold_dir;
+  object_opts.region = config.region;
+  object_opts.zones = config.zones;
+  auto object_store = objects::ObjectStore::Open(**store, io::PosixFileSystem(), clock, object_opts);
+  if (!object_store.ok()) return Fail(object_store.status(), "objects");
+  api::S3Options s3_opts;
+  s3_opts.region = config.region;
+  s3_opts.virtual_host_domains = config.s3_domains;
+  api::S3Api s3(**object_store, s3_opts);
+
   // api + http: the front door.
   api::FrontDoorOptions fd_opts;
   fd_opts.server = {config.region, config.account_id, EL_VERSION};
@@ -153,6 +169,7 @@ int Serve(const Config& config) {
   api::FrontDoor front_door(fd_opts, verifier, authorizer, **audit, clock);
   for (auto& svc : api::AwsJsonServices()) front_door.AddJsonService(std::move(svc));
   front_door.AddJsonService(kinesis.Service());
+  front_door.SetS3(&s3);
 
   http::ServerOptions http_opts;
   http_opts.address = host;
@@ -167,7 +184,7 @@ int Serve(const Config& config) {
     return Fail(s, "endpoint file");
   }
   (*http_server)->Start();
-  front_door.SetReady({"meta", "auth", "streams", "api", "http"});
+  front_door.SetReady({"meta", "auth", "streams", "objects", "api", "http"});
 
   const auto startup_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

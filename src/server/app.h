@@ -22,7 +22,10 @@ struct Config {
   int shutdown_grace_seconds = 10;
   int idle_timeout_seconds = 60;
   std::string durability = "sync";
-  bool kinesis_shard_limits = false;  // AWS's per-shard throughput limits  // sync: acknowledged after fdatasync; none: the OS flushes
+  bool kinesis_shard_limits = false;  // AWS's per-shard throughput limits
+  std::vector<std::string> zones = {"raw", "processed"};  // buckets that exist from the first start
+  std::string objects_cold_dir;  // the cold tier of the object store; empty: <data-dir>/objects/cold
+  std::vector<std::string> s3_domains = {"localhost", "s3.localhost"};  // <bucket>.<domain> hosts name a bucket
 };
 
 // Splits "host:port" or "[v6]:port". InvalidArgument when malformed.

@@ -100,6 +100,18 @@ int main(int argc, char** argv) {
                     "reads/s out) and answer ProvisionedThroughputExceededException past them")
       ->envname("EVENTLAKE_KINESIS_SHARD_LIMITS")
       ->capture_default_str();
+  serve->add_option("--zones", config.zones, "Buckets created at the first start (the lake's zones)")
+      ->envname("EVENTLAKE_ZONES")
+      ->delimiter(',')
+      ->capture_default_str();
+  serve->add_option("--objects-cold-dir", config.objects_cold_dir,
+                    "Where lifecycle transitions move object data (default: <data-dir>/objects/cold)")
+      ->envname("EVENTLAKE_OBJECTS_COLD_DIR");
+  serve->add_option("--s3-domains", config.s3_domains,
+                    "Host names under which <bucket>.<domain> addresses a bucket (virtual-hosted style)")
+      ->envname("EVENTLAKE_S3_DOMAINS")
+      ->delimiter(',')
+      ->capture_default_str();
   serve->add_option("--idle-timeout", config.idle_timeout_seconds,
                     "Seconds a keep-alive connection may sit idle (or take to send its headers)")
       ->envname("EVENTLAKE_IDLE_TIMEOUT")

@@ -1,0 +1,333 @@
+#include "api/s3_upload.h"
+
+#include <isa-l/crc.h>
+
+#include <charconv>
+
+#include "common/strings.h"
+
+namespace eventlake::api {
+namespace {
+
+constexpr size_t kMaxFramingLine = 4096;  // a chunk header or a trailer line
+
+Status Invalid(std::string code, std::string message) {
+  return Status::InvalidArgument(std::move(message)).WithType(std::move(code));
+}
+
+std::string BigEndian(uint64_t v, int bytes) {
+  std::string out(static_cast<size_t>(bytes), '\0');
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsS3ChecksumAlgorithm(std::string_view n) {
+  return n == "crc32" || n == "crc32c" || n == "sha1" || n == "sha256";
+}
+
+namespace {
+
+uint32_t Crc32Of(std::string_view algorithm, std::string_view data) {
+  auto* p = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
+  if (algorithm == "CRC32") return crc32_gzip_refl(0, p, data.size());
+  return ~crc32_iscsi(p, static_cast<int>(data.size()), 0xFFFFFFFF);
+}
+
+// CRC combination (as zlib's crc32_combine does it for one polynomial):
+// multiplying by x^(8 * len) modulo the polynomial, over GF(2), with the
+// reflected bit order of these CRCs.
+uint32_t GfMultiply(uint32_t a, uint32_t b, uint32_t poly) {
+  uint32_t m = 1u << 31, p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = (b & 1) ? (b >> 1) ^ poly : b >> 1;
+  }
+  return p;
+}
+
+uint32_t XPow8n(uint64_t n, uint32_t poly) {
+  // x^(2^k) for k = 3, 4, ...: repeated squaring of x^8.
+  uint32_t result = 1u << 31;  // x^0
+  uint32_t power = 1u << 23;   // x^8 (reflected: bit 31 - 8)
+  while (n) {
+    if (n & 1) result = GfMultiply(power, result, poly);
+    power = GfMultiply(power, power, poly);
+    n >>= 1;
+  }
+  return result;
+}
+
+uint32_t ReadBe32(std::string_view b) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < b.size(); ++i) v = (v << 8) | static_cast<unsigned char>(b[i]);
+  return v;
+}
+
+}  // namespace
+
+std::string ChecksumOf(std::string_view algorithm, std::string_view data) {
+  if (algorithm == "CRC32" || algorithm == "CRC32C") return BigEndian(Crc32Of(algorithm, data), 4);
+  auth::StreamingDigest d(algorithm == "SHA1" ? auth::StreamingDigest::Algorithm::kSha1
+                                              : auth::StreamingDigest::Algorithm::kSha256);
+  d.Update(data);
+  return d.Final();
+}
+
+std::string CombineCrc(std::string_view algorithm, std::string_view first, std::string_view second,
+                       uint64_t second_length) {
+  const uint32_t poly = algorithm == "CRC32" ? 0xEDB88320u : 0x82F63B78u;
+  uint32_t a = ReadBe32(first), b = ReadBe32(second);
+  return BigEndian(GfMultiply(XPow8n(second_length, poly), a, poly) ^ b, 4);
+}
+
+Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& head,
+                                                           const auth::VerifiedRequest* verified,
+                                                           std::unique_ptr<objects::BlobWriter> blob,
+                                                           uint64_t max_bytes, const std::string& default_algorithm) {
+  std::shared_ptr<S3UploadSink> s(new S3UploadSink());
+  s->blob_ = std::move(blob);
+  s->max_bytes_ = max_bytes;
+  s->md5_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kMd5);
+  const std::string mode(head.Header("x-amz-content-sha256"));
+  const std::string encoding = AsciiLower(head.Header("content-encoding"));
+  s->chunked_ = StartsWith(mode, "STREAMING-") || encoding.find("aws-chunked") != std::string::npos;
+  if (StartsWith(mode, "STREAMING-") && mode != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" &&
+      mode != "STREAMING-UNSIGNED-PAYLOAD-TRAILER" && mode != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
+    return Invalid("InvalidArgument", "x-amz-content-sha256 names an unknown streaming mode: " + mode.substr(0, 64));
+  }
+  s->signed_chunks_ = StartsWith(mode, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") && verified != nullptr;
+  s->trailer_expected_ = mode.find("TRAILER") != std::string::npos;
+  if (verified && mode.size() == 64) {
+    s->expected_sha256_ = AsciiLower(mode);
+    s->sha256_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha256);
+  }
+  if (s->signed_chunks_) {
+    s->previous_signature_ = verified->signature;
+    s->signing_key_ = verified->signing_key;
+    s->amz_date_ = verified->amz_date;
+    s->scope_ = verified->credential.Scope();
+  }
+  auto parse_length = [](std::string_view text) -> std::optional<uint64_t> {
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || text.empty()) return std::nullopt;
+    return v;
+  };
+  if (s->chunked_) {
+    if (const std::string* d = head.FindHeader("x-amz-decoded-content-length")) {
+      s->declared_ = parse_length(TrimWhitespace(*d));
+      if (!s->declared_) return Invalid("InvalidArgument", "x-amz-decoded-content-length is not a number");
+    } else if (s->signed_chunks_) {
+      return Status::InvalidArgument("You must provide the Content-Length HTTP header.").WithType("MissingContentLength");
+    }
+  } else if (const std::string* len = head.FindHeader("content-length")) {
+    s->declared_ = parse_length(TrimWhitespace(*len));
+  }
+  if (s->declared_ && *s->declared_ > max_bytes) {
+    return Invalid("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+  }
+  // The checksum: a header with the value, or (with trailers) the algorithm named up front.
+  for (const auto& h : head.headers) {
+    std::string name = AsciiLower(h.name);
+    if (StartsWith(name, "x-amz-checksum-") && name != "x-amz-checksum-type" && name != "x-amz-checksum-algorithm" &&
+        name != "x-amz-checksum-mode") {
+      std::string algo = name.substr(15);
+      if (!IsS3ChecksumAlgorithm(algo)) {
+        return Invalid("InvalidRequest", "Unsupported checksum algorithm: " + algo.substr(0, 32));
+      }
+      if (!s->algo_.empty()) return Invalid("InvalidRequest", "Expecting a single x-amz-checksum- header");
+      s->algo_ = algo;
+      s->expected_checksum_ = std::string(TrimWhitespace(h.value));
+    }
+  }
+  if (s->algo_.empty() && s->trailer_expected_) {
+    std::string trailer = AsciiLower(TrimWhitespace(head.Header("x-amz-trailer")));
+    if (StartsWith(trailer, "x-amz-checksum-")) s->algo_ = trailer.substr(15);
+  }
+  if (s->algo_.empty()) s->algo_ = AsciiLower(TrimWhitespace(head.Header("x-amz-sdk-checksum-algorithm")));
+  if (s->algo_.empty()) s->algo_ = default_algorithm;
+  if (!s->algo_.empty() && !IsS3ChecksumAlgorithm(s->algo_)) {
+    return Invalid("InvalidRequest", "Unsupported checksum algorithm: " + s->algo_.substr(0, 32));
+  }
+  if (s->algo_ == "sha1") s->checksum_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha1);
+  if (s->algo_ == "sha256") {
+    s->checksum_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha256);
+  }
+  s->crc32_plain_ = s->algo_ == "crc32";
+  s->crc32c_ = s->algo_ == "crc32c";
+  s->content_md5_ = std::string(TrimWhitespace(head.Header("content-md5")));
+  return s;
+}
+
+Status S3UploadSink::Data(std::string_view bytes) {
+  if (bytes.empty()) return Status::Ok();
+  decoded_ += bytes.size();
+  if (decoded_ > max_bytes_) return Invalid("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+  if (declared_ && decoded_ > *declared_) {
+    return Invalid("IncompleteBody", "The request body is longer than the declared length");
+  }
+  md5_digest_->Update(bytes);
+  if (sha256_digest_) sha256_digest_->Update(bytes);
+  if (checksum_digest_) checksum_digest_->Update(bytes);
+  if (chunk_digest_) chunk_digest_->Update(bytes);
+  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  // ISA-L's CRCs take an int length: feed them at most 1 GiB at a time.
+  for (size_t off = 0; off < bytes.size();) {
+    const size_t n = std::min<size_t>(bytes.size() - off, size_t{1} << 30);
+    if (crc32_plain_) crc32_ = crc32_gzip_refl(crc32_, p + off, n);
+    if (crc32c_) crc32_ = ~crc32_iscsi(const_cast<unsigned char*>(p + off), static_cast<int>(n), ~crc32_);
+    off += n;
+  }
+  return blob_->Write(bytes);
+}
+
+Status S3UploadSink::CheckChunkSignature() {
+  if (!signed_chunks_) return Status::Ok();
+  std::string hex = HexEncode(chunk_digest_->Final());
+  chunk_digest_.reset();
+  std::string want = auth::ChunkSignatureHexOfDigest(signing_key_, amz_date_, scope_, previous_signature_, hex);
+  if (!auth::ConstantTimeEquals(want, AsciiLower(chunk_signature_))) {
+    return Status::PermissionDenied(
+               "The request signature we calculated does not match the signature you provided. Check your key and "
+               "signing method.")
+        .WithType("SignatureDoesNotMatch");
+  }
+  previous_signature_ = std::move(want);
+  return Status::Ok();
+}
+
+Status S3UploadSink::ChunkHeader(std::string_view line) {
+  std::string_view size_text = line.substr(0, line.find(';'));
+  chunk_signature_.clear();
+  if (size_t p = line.find(";chunk-signature="); p != std::string_view::npos) {
+    chunk_signature_ = std::string(line.substr(p + 17));
+  }
+  if (signed_chunks_ && chunk_signature_.size() != 64) {
+    return Invalid("InvalidChunkSizeError", "A chunk of a signed streaming upload has no chunk-signature");
+  }
+  uint64_t size = 0;
+  auto [ptr, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+  if (ec != std::errc() || ptr != size_text.data() + size_text.size() || size_text.empty() || size_text.size() > 16) {
+    return Invalid("IncompleteBody", "Malformed aws-chunked chunk header");
+  }
+  if (signed_chunks_) chunk_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha256);
+  chunk_left_ = size;
+  if (size == 0) {
+    EL_RETURN_IF_ERROR(CheckChunkSignature());
+    state_ = State::kTrailer;
+  } else {
+    state_ = State::kData;
+  }
+  return Status::Ok();
+}
+
+Status S3UploadSink::Trailer(std::string_view line) {
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return Invalid("MalformedTrailerError", "Malformed trailing header");
+  std::string name = AsciiLower(TrimWhitespace(line.substr(0, colon)));
+  std::string_view value = TrimWhitespace(line.substr(colon + 1));
+  if (name == "x-amz-trailer-signature") {
+    trailer_signature_ = std::string(value);
+    return Status::Ok();
+  }
+  trailer_text_ += name + ":" + std::string(value) + "\n";
+  if (StartsWith(name, "x-amz-checksum-")) {
+    std::string algo = name.substr(15);
+    if (algo != algo_) return Invalid("InvalidRequest", "The trailing checksum does not match x-amz-trailer");
+    expected_checksum_ = std::string(value);
+  }
+  return Status::Ok();
+}
+
+Status S3UploadSink::Write(std::string_view bytes) {
+  if (!chunked_) return Data(bytes);
+  while (!bytes.empty()) {
+    switch (state_) {
+      case State::kData: {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_left_, bytes.size()));
+        EL_RETURN_IF_ERROR(Data(bytes.substr(0, n)));
+        bytes.remove_prefix(n);
+        chunk_left_ -= n;
+        if (chunk_left_ == 0) state_ = State::kDataEnd;
+        break;
+      }
+      case State::kDone:
+        return Invalid("IncompleteBody", "Bytes after the end of the aws-chunked body");
+      default: {
+        // A line: chunk header, the CRLF after a chunk's data, or a trailer.
+        size_t nl = bytes.find('\n');
+        const size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
+        if (line_.size() + take > kMaxFramingLine) return Invalid("IncompleteBody", "aws-chunked line too long");
+        line_.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        if (nl == std::string_view::npos) break;
+        std::string_view line(line_);
+        line.remove_suffix(1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        Status s;
+        if (state_ == State::kDataEnd) {
+          if (!line.empty()) s = Invalid("IncompleteBody", "A chunk is longer than its declared size");
+          state_ = State::kHeader;
+          if (s.ok()) s = CheckChunkSignature();
+        } else if (state_ == State::kHeader) {
+          s = ChunkHeader(line);
+        } else if (line.empty()) {
+          state_ = State::kDone;
+        } else {
+          s = Trailer(line);
+        }
+        line_.clear();
+        EL_RETURN_IF_ERROR(s);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status S3UploadSink::Finish() {
+  if (chunked_ && state_ != State::kDone && !(state_ == State::kTrailer && line_.empty() && !trailer_expected_)) {
+    return Invalid("IncompleteBody", "The aws-chunked body ended early");
+  }
+  if (declared_ && decoded_ != *declared_) {
+    return Invalid("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header");
+  }
+  if (signed_chunks_ && trailer_expected_) {
+    std::string want = auth::TrailerSignatureHex(signing_key_, amz_date_, scope_, previous_signature_, trailer_text_);
+    if (!auth::ConstantTimeEquals(want, AsciiLower(trailer_signature_))) {
+      return Status::PermissionDenied("The trailing header signature does not match.").WithType("SignatureDoesNotMatch");
+    }
+  }
+  md5_ = md5_digest_->Final();
+  if (sha256_digest_ && HexEncode(sha256_digest_->Final()) != expected_sha256_) {
+    return Invalid("XAmzContentSHA256Mismatch",
+                   "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  if (!content_md5_.empty() && auth::Base64Encode(md5_) != content_md5_) {
+    return Invalid("BadDigest", "The Content-MD5 you specified did not match what we received.");
+  }
+  if (!algo_.empty()) {
+    if (crc32_plain_ || crc32c_) {
+      checksum_b64_ = auth::Base64Encode(BigEndian(crc32_, 4));
+    } else {
+      checksum_b64_ = auth::Base64Encode(checksum_digest_->Final());
+    }
+    if (!expected_checksum_.empty() && expected_checksum_ != checksum_b64_) {
+      std::string upper = AsciiLower(algo_);
+      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return Invalid("BadDigest", "The " + upper + " you specified did not match the calculated checksum.");
+    }
+    for (auto& c : algo_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace eventlake::api

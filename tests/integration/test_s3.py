@@ -1,0 +1,561 @@
+"""The S3 API with boto3, the AWS CLI and hand-made requests (aws-chunked bodies, bad digests)."""
+
+import base64
+import concurrent.futures
+import datetime
+import hashlib
+import hmac
+import http.client
+import os
+import tempfile
+import unittest
+import zlib
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+from botocore.exceptions import ClientError
+
+from harness import ACCESS_KEY, REGION, SECRET_KEY, ServerTestCase
+
+
+def crc32c_of(data):
+    """CRC-32C (Castagnoli), bit by bit: slow, and only for test data."""
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def code(ctx):
+    return ctx.exception.response["Error"]["Code"]
+
+
+def status(ctx):
+    return ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+class S3Test(ServerTestCase, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s3 = cls.server.client("s3")
+        cls.counter = 0
+
+    def bucket(self):
+        S3Test.counter += 1
+        name = "b%d-%s" % (S3Test.counter, self._testMethodName[5:30].replace("_", "-").lower().strip("-"))
+        self.s3.create_bucket(Bucket=name)
+        return name
+
+    # Requests boto3 would not make ---------------------------------------------
+
+    def raw(self, method, path, body=b"", headers=None, sign_headers=None, host=None):
+        """Signs (S3 rules: the x-amz-content-sha256 header is what is signed) and sends."""
+        h, p = self.server.host_port
+        headers = dict(headers or {})
+        req = botocore.awsrequest.AWSRequest(method=method, url=self.server.endpoint + path, data=b"",
+                                             headers=dict(headers, **(sign_headers or {})))
+        if host:
+            req.headers["Host"] = host
+        if "X-Amz-Content-SHA256" not in req.headers:
+            req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        # SigV4Auth signs the x-amz-content-sha256 header as given (S3SigV4Auth would replace it).
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+        conn = http.client.HTTPConnection(h, p, timeout=30)
+        out_headers = dict(req.headers.items())
+        if body is None:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            if not any(k.lower() == "host" for k in out_headers):
+                out_headers["Host"] = "%s:%d" % (h, p)
+            for k, v in out_headers.items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            return conn, out_headers
+        conn.request(method, path, body=body, headers=out_headers)
+        resp = conn.getresponse()
+        out = resp.status, dict(resp.getheaders()), resp.read()
+        conn.close()
+        return out
+
+    @staticmethod
+    def signing_key():
+        date = datetime.datetime.utcnow().strftime("%Y%m%d")
+        k = hmac.new(("AWS4" + SECRET_KEY).encode(), date.encode(), hashlib.sha256).digest()
+        for part in (REGION, "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        return k
+
+    def streaming_put(self, bucket, key, chunks, tamper=False):
+        """PUT with STREAMING-AWS4-HMAC-SHA256-PAYLOAD: every chunk signed in a chain."""
+        data = b"".join(chunks)
+        headers = {"X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "Content-Encoding": "aws-chunked",
+                   "X-Amz-Decoded-Content-Length": str(len(data))}
+        h, p = self.server.host_port
+        req = botocore.awsrequest.AWSRequest(method="PUT", url="%s/%s/%s" % (self.server.endpoint, bucket, key),
+                                             data=b"", headers=headers)
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+        seed = req.headers["Authorization"].split("Signature=")[1]
+        amz_date = req.headers["X-Amz-Date"]
+        scope = "%s/%s/s3/aws4_request" % (amz_date[:8], REGION)
+        key_bytes = self.signing_key()
+        prev, body = seed, b""
+        empty = hashlib.sha256(b"").hexdigest()
+        for chunk in list(chunks) + [b""]:
+            sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                             hashlib.sha256(chunk).hexdigest()])
+            sig = hmac.new(key_bytes, sts.encode(), hashlib.sha256).hexdigest()
+            sent = chunk
+            if tamper and chunk:
+                sent = chunk[:-1] + bytes([chunk[-1] ^ 1])
+            body += b"%x;chunk-signature=%s\r\n" % (len(chunk), sig.encode()) + sent + b"\r\n"
+            prev = sig
+        conn = http.client.HTTPConnection(h, p, timeout=30)
+        conn.request("PUT", "/%s/%s" % (bucket, key), body=body, headers=dict(req.headers.items()))
+        resp = conn.getresponse()
+        out = resp.status, dict(resp.getheaders()), resp.read()
+        conn.close()
+        return out
+
+    # Buckets ---------------------------------------------------------------------
+
+    def test_zones_and_bucket_lifecycle(self):
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        self.assertIn("raw", names)
+        self.assertIn("processed", names)
+        b = self.bucket()
+        self.s3.head_bucket(Bucket=b)
+        self.assertIsNone(self.s3.get_bucket_location(Bucket=b)["LocationConstraint"])
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.create_bucket(Bucket=b)
+        self.assertEqual(code(ctx), "BucketAlreadyOwnedByYou")
+        self.assertEqual(status(ctx), 409)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.create_bucket(Bucket="Bad_Name")
+        self.assertEqual(code(ctx), "InvalidBucketName")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.create_bucket(Bucket="elsewhere-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        self.assertEqual(code(ctx), "IllegalLocationConstraintException")
+        self.s3.put_object(Bucket=b, Key="k", Body=b"x")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.delete_bucket(Bucket=b)
+        self.assertEqual((code(ctx), status(ctx)), ("BucketNotEmpty", 409))
+        self.s3.delete_object(Bucket=b, Key="k")
+        self.s3.delete_bucket(Bucket=b)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.head_bucket(Bucket=b)
+        self.assertEqual(status(ctx), 404)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.list_objects_v2(Bucket=b)
+        self.assertEqual((code(ctx), status(ctx)), ("NoSuchBucket", 404))
+
+    # Objects ---------------------------------------------------------------------
+
+    def test_put_get_head_with_metadata_and_content_headers(self):
+        b = self.bucket()
+        r = self.s3.put_object(Bucket=b, Key="doc.json", Body=b'{"a":1}', ContentType="application/json",
+                               Metadata={"Owner": "team-a"}, CacheControl="no-cache", ContentDisposition="inline")
+        self.assertEqual(r["ETag"], '"%s"' % hashlib.md5(b'{"a":1}').hexdigest())
+        g = self.s3.get_object(Bucket=b, Key="doc.json")
+        self.assertEqual(g["Body"].read(), b'{"a":1}')
+        self.assertEqual(g["ContentType"], "application/json")
+        self.assertEqual(g["Metadata"], {"owner": "team-a"})
+        self.assertEqual(g["CacheControl"], "no-cache")
+        self.assertEqual(g["ContentDisposition"], "inline")
+        self.assertEqual(g["ServerSideEncryption"], "AES256")
+        h = self.s3.head_object(Bucket=b, Key="doc.json")
+        self.assertEqual(h["ContentLength"], 7)
+        g = self.s3.get_object(Bucket=b, Key="doc.json", ResponseContentType="text/plain")
+        self.assertEqual(g["ContentType"], "text/plain")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="nope")
+        self.assertEqual((code(ctx), status(ctx)), ("NoSuchKey", 404))
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.head_object(Bucket=b, Key="nope")
+        self.assertEqual(status(ctx), 404)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.put_object(Bucket=b, Key="m", Body=b"x", Metadata={"big": "v" * 3000})
+        self.assertEqual(code(ctx), "MetadataTooLarge")
+
+    def test_every_checksum_algorithm_is_verified_and_returned(self):
+        b = self.bucket()
+        data = os.urandom(100_000)
+        for algo in ("CRC32", "SHA1", "SHA256"):  # CRC32C: boto3 needs the CRT for it (see below)
+            put = self.s3.put_object(Bucket=b, Key=algo, Body=data, ChecksumAlgorithm=algo)
+            value = put["Checksum" + algo]
+            g = self.s3.get_object(Bucket=b, Key=algo, ChecksumMode="ENABLED")
+            self.assertEqual(g["Body"].read(), data)  # boto3 validates the checksum it gets back
+            self.assertEqual(g["Checksum" + algo], value)
+        self.assertEqual(self.s3.head_object(Bucket=b, Key="SHA256", ChecksumMode="ENABLED")["ChecksumSHA256"],
+                         base64.b64encode(hashlib.sha256(data).digest()).decode())
+        self.assertEqual(self.s3.head_object(Bucket=b, Key="CRC32", ChecksumMode="ENABLED")["ChecksumCRC32"],
+                         base64.b64encode((zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")).decode())
+        crc32c = base64.b64encode(crc32c_of(data).to_bytes(4, "big")).decode()
+        st, headers, out = self.raw("PUT", "/%s/c" % b, data, {"x-amz-checksum-crc32c": crc32c})
+        self.assertEqual(st, 200, out)
+        self.assertEqual(headers["x-amz-checksum-crc32c"], crc32c)
+        st, _, out = self.raw("PUT", "/%s/c" % b, data, {"x-amz-checksum-crc32c": "AAAAAA=="})
+        self.assertEqual(st, 400)
+        self.assertEqual(self.s3.head_object(Bucket=b, Key="c", ChecksumMode="ENABLED")["ChecksumCRC32C"], crc32c)
+
+    def test_bodies_that_do_not_match_their_digests_are_refused_and_not_stored(self):
+        b = self.bucket()
+        body = b"hello world"
+        st, _, out = self.raw("PUT", "/%s/crc" % b, body, {"x-amz-checksum-crc32": "AAAAAA=="})
+        self.assertEqual(st, 400)
+        self.assertIn(b"<Code>BadDigest</Code>", out)
+        st, _, out = self.raw("PUT", "/%s/md5" % b, body,
+                              {"Content-MD5": base64.b64encode(hashlib.md5(b"other").digest()).decode()})
+        self.assertEqual(st, 400)
+        self.assertIn(b"<Code>BadDigest</Code>", out)
+        st, _, out = self.raw("PUT", "/%s/sha" % b, body, sign_headers={
+            "X-Amz-Content-SHA256": hashlib.sha256(b"something else").hexdigest()})
+        self.assertEqual(st, 400)
+        self.assertIn(b"<Code>XAmzContentSHA256Mismatch</Code>", out)
+        self.assertEqual(self.s3.list_objects_v2(Bucket=b)["KeyCount"], 0)
+        st, _, _ = self.raw("PUT", "/%s/good" % b, body, {
+            "x-amz-checksum-crc32": base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()})
+        self.assertEqual(st, 200)
+
+    def test_signed_aws_chunked_uploads_check_every_chunk(self):
+        b = self.bucket()
+        chunks = [os.urandom(65536), os.urandom(65536), os.urandom(1000)]
+        st, headers, out = self.streaming_put(b, "chunked", chunks)
+        self.assertEqual(st, 200, out)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="chunked")["Body"].read(), b"".join(chunks))
+        st, _, out = self.streaming_put(b, "tampered", chunks, tamper=True)
+        self.assertEqual(st, 403)
+        self.assertIn(b"SignatureDoesNotMatch", out)
+        with self.assertRaises(ClientError):
+            self.s3.head_object(Bucket=b, Key="tampered")
+
+    def test_unsigned_trailer_uploads_without_content_length(self):
+        b = self.bucket()
+        data = b"hello world"
+        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        conn, _ = self.raw("PUT", "/%s/trailer" % b, None, {
+            "Content-Encoding": "aws-chunked", "Transfer-Encoding": "chunked", "X-Amz-Trailer": "x-amz-checksum-crc32",
+            "X-Amz-Decoded-Content-Length": str(len(data))},
+            sign_headers={"X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
+        framed = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:" + crc.encode() + b"\r\n\r\n"
+        conn.send(b"%x\r\n" % len(framed) + framed + b"\r\n0\r\n\r\n")  # HTTP chunked around aws-chunked
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200, resp.read())
+        self.assertEqual(resp.getheader("x-amz-checksum-crc32"), crc)
+        conn.close()
+        g = self.s3.get_object(Bucket=b, Key="trailer", ChecksumMode="ENABLED")
+        self.assertEqual(g["Body"].read(), data)
+        self.assertEqual(g["ChecksumCRC32"], crc)
+
+    def test_ranges_and_conditional_requests(self):
+        b = self.bucket()
+        data = bytes(range(256)) * 40
+        etag = self.s3.put_object(Bucket=b, Key="r", Body=data)["ETag"]
+        for rng, want in (("bytes=0-9", data[:10]), ("bytes=10-", data[10:]), ("bytes=-5", data[-5:]),
+                          ("bytes=100-99999", data[100:])):
+            g = self.s3.get_object(Bucket=b, Key="r", Range=rng)
+            self.assertEqual(g["Body"].read(), want, rng)
+            self.assertEqual(g["ResponseMetadata"]["HTTPStatusCode"], 206)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="r", Range="bytes=0-9")["ContentRange"],
+                         "bytes 0-9/%d" % len(data))
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="r", Range="bytes=999999-")
+        self.assertEqual((code(ctx), status(ctx)), ("InvalidRange", 416))
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="r", IfNoneMatch=etag)
+        self.assertEqual(status(ctx), 304)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="r", IfMatch='"0000"')
+        self.assertEqual((code(ctx), status(ctx)), ("PreconditionFailed", 412))
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="r", IfMatch=etag)["ContentLength"], len(data))
+        future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="r", IfModifiedSince=future)
+        self.assertEqual(status(ctx), 304)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.put_object(Bucket=b, Key="r", Body=b"new", IfNoneMatch="*")
+        self.assertEqual(status(ctx), 412)
+
+    def test_awkward_keys_round_trip_exactly(self):
+        b = self.bucket()
+        keys = ["a/b", "a/b/c", "../../etc/passwd", "//double", "/leading", "sp ace", "plus+sign", "per%cent",
+                "ünïcødé/ключ/鍵", "q?uery#hash", "amp&er=sand", "tab\tin", "a" * 1024, "dots/./and/../x"]
+        for k in keys:
+            self.s3.put_object(Bucket=b, Key=k, Body=k.encode())
+        for k in keys:
+            self.assertEqual(self.s3.get_object(Bucket=b, Key=k)["Body"].read(), k.encode(), k)
+        listed = [o["Key"] for o in self.s3.list_objects_v2(Bucket=b)["Contents"]]
+        self.assertEqual(listed, sorted(keys, key=lambda s: s.encode()))
+        v1 = [o["Key"] for o in self.s3.list_objects(Bucket=b)["Contents"]]
+        self.assertEqual(v1, listed)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.put_object(Bucket=b, Key="k" * 1025, Body=b"x")
+        self.assertEqual(code(ctx), "KeyTooLongError")
+
+    def test_listing_with_delimiters_and_pages(self):
+        b = self.bucket()
+        keys = ["logs/2026/%02d/%03d.json" % (m, i) for m in range(1, 4) for i in range(400)] + ["top.txt"]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda k: self.s3.put_object(Bucket=b, Key=k, Body=b"{}"), keys))
+        seen = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=b, PaginationConfig={"PageSize": 333}):
+            seen += [o["Key"] for o in page.get("Contents", [])]
+        self.assertEqual(seen, sorted(keys))
+        top = self.s3.list_objects_v2(Bucket=b, Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in top["CommonPrefixes"]], ["logs/"])
+        self.assertEqual([o["Key"] for o in top["Contents"]], ["top.txt"])
+        months = self.s3.list_objects_v2(Bucket=b, Prefix="logs/2026/", Delimiter="/", MaxKeys=2)
+        self.assertEqual([p["Prefix"] for p in months["CommonPrefixes"]], ["logs/2026/01/", "logs/2026/02/"])
+        self.assertTrue(months["IsTruncated"])
+        rest = self.s3.list_objects_v2(Bucket=b, Prefix="logs/2026/", Delimiter="/",
+                                       ContinuationToken=months["NextContinuationToken"])
+        self.assertEqual([p["Prefix"] for p in rest["CommonPrefixes"]], ["logs/2026/03/"])
+        after = self.s3.list_objects_v2(Bucket=b, StartAfter="logs/2026/03/398.json")
+        self.assertEqual([o["Key"] for o in after["Contents"]], ["logs/2026/03/399.json", "top.txt"])
+        marker = self.s3.list_objects(Bucket=b, Marker="logs/2026/03/399.json")
+        self.assertEqual([o["Key"] for o in marker["Contents"]], ["top.txt"])
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.list_objects_v2(Bucket=b, ContinuationToken="not-a-token")
+        self.assertEqual(code(ctx), "InvalidArgument")
+
+    def test_versioning_and_delete_markers(self):
+        b = self.bucket()
+        self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket=b))
+        self.s3.put_object(Bucket=b, Key="k", Body=b"before")
+        self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=b)["Status"], "Enabled")
+        v1 = self.s3.put_object(Bucket=b, Key="k", Body=b"one")["VersionId"]
+        v2 = self.s3.put_object(Bucket=b, Key="k", Body=b"two")["VersionId"]
+        self.assertNotEqual(v1, v2)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k", VersionId=v1)["Body"].read(), b"one")
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k", VersionId="null")["Body"].read(), b"before")
+        d = self.s3.delete_object(Bucket=b, Key="k")
+        self.assertTrue(d["DeleteMarker"])
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_object(Bucket=b, Key="k")
+        self.assertEqual(status(ctx), 404)
+        self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"], "true")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.head_object(Bucket=b, Key="k", VersionId=d["VersionId"])
+        self.assertEqual(status(ctx), 405)
+        vs = self.s3.list_object_versions(Bucket=b)
+        self.assertEqual([v["VersionId"] for v in vs["Versions"]], [v2, v1, "null"])
+        self.assertEqual([(m["VersionId"], m["IsLatest"]) for m in vs["DeleteMarkers"]], [(d["VersionId"], True)])
+        self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=b))
+        self.s3.delete_object(Bucket=b, Key="k", VersionId=d["VersionId"])
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"two")
+        self.s3.delete_object(Bucket=b, Key="k", VersionId=v2)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"one")
+        self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(self.s3.put_object(Bucket=b, Key="k", Body=b"s").get("VersionId"), "null")
+        vs = self.s3.list_object_versions(Bucket=b)
+        self.assertEqual([v["VersionId"] for v in vs["Versions"]], ["null", v1])
+        pages = list(self.s3.get_paginator("list_object_versions").paginate(Bucket=b, PaginationConfig={"PageSize": 1}))
+        self.assertEqual(sum(len(p.get("Versions", [])) for p in pages), 2)
+
+    def test_copy_object(self):
+        b, c = self.bucket(), self.bucket()
+        self.s3.put_object(Bucket=b, Key="src", Body=b"payload", ContentType="text/plain", Metadata={"m": "1"})
+        r = self.s3.copy_object(Bucket=c, Key="dst", CopySource={"Bucket": b, "Key": "src"})
+        self.assertEqual(r["CopyObjectResult"]["ETag"], '"%s"' % hashlib.md5(b"payload").hexdigest())
+        g = self.s3.get_object(Bucket=c, Key="dst")
+        self.assertEqual((g["Body"].read(), g["ContentType"], g["Metadata"]), (b"payload", "text/plain", {"m": "1"}))
+        self.s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src"}, MetadataDirective="REPLACE",
+                            ContentType="application/json", Metadata={"m": "2"})
+        self.assertEqual(self.s3.head_object(Bucket=b, Key="src")["Metadata"], {"m": "2"})
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src"})
+        self.assertEqual(code(ctx), "InvalidRequest")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.copy_object(Bucket=b, Key="x", CopySource={"Bucket": b, "Key": "missing"})
+        self.assertEqual(code(ctx), "NoSuchKey")
+
+    def test_delete_objects_in_one_request(self):
+        b = self.bucket()
+        for i in range(5):
+            self.s3.put_object(Bucket=b, Key="k%d" % i, Body=b"x")
+        r = self.s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k%d" % i} for i in range(4)] + [{"Key": "nope"}]})
+        self.assertEqual(sorted(d["Key"] for d in r["Deleted"]), ["k0", "k1", "k2", "k3", "nope"])
+        self.assertEqual([o["Key"] for o in self.s3.list_objects_v2(Bucket=b)["Contents"]], ["k4"])
+        r = self.s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k4"}], "Quiet": True})
+        self.assertNotIn("Deleted", r)
+
+    def test_object_and_bucket_tags(self):
+        b = self.bucket()
+        self.s3.put_object(Bucket=b, Key="k", Body=b"x", Tagging="team=data&tier=raw")
+        self.assertEqual(self.s3.head_object(Bucket=b, Key="k")["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"], "2")
+        tags = self.s3.get_object_tagging(Bucket=b, Key="k")["TagSet"]
+        self.assertEqual(sorted((t["Key"], t["Value"]) for t in tags), [("team", "data"), ("tier", "raw")])
+        self.s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "x", "Value": "y"}]})
+        self.assertEqual(self.s3.get_object_tagging(Bucket=b, Key="k")["TagSet"], [{"Key": "x", "Value": "y"}])
+        self.s3.delete_object_tagging(Bucket=b, Key="k")
+        self.assertEqual(self.s3.get_object_tagging(Bucket=b, Key="k")["TagSet"], [])
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "k%d" % i, "Value": "v"} for i in range(11)]})
+        self.assertEqual(code(ctx), "BadRequest")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_bucket_tagging(Bucket=b)
+        self.assertEqual((code(ctx), status(ctx)), ("NoSuchTagSet", 404))
+        self.s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "env", "Value": "test"}]})
+        self.assertEqual(self.s3.get_bucket_tagging(Bucket=b)["TagSet"], [{"Key": "env", "Value": "test"}])
+        self.s3.delete_bucket_tagging(Bucket=b)
+        with self.assertRaises(ClientError):
+            self.s3.get_bucket_tagging(Bucket=b)
+
+    def test_bucket_encryption_and_lifecycle_documents(self):
+        b = self.bucket()
+        enc = self.s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]
+        self.assertEqual(enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256")
+        self.s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/lake"}}]})
+        enc = self.s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]
+        self.assertEqual(enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"], "alias/lake")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_bucket_lifecycle_configuration(Bucket=b)
+        self.assertEqual(code(ctx), "NoSuchLifecycleConfiguration")
+
+    def test_virtual_hosted_style_addressing(self):
+        b = self.bucket()
+        h, p = self.server.host_port
+        st, _, out = self.raw("PUT", "/v.txt", b"virtual", host="%s.localhost:%d" % (b, p))
+        self.assertEqual(st, 200, out)
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="v.txt")["Body"].read(), b"virtual")
+        st, _, out = self.raw("GET", "/?list-type=2", host="%s.localhost:%d" % (b, p))
+        self.assertEqual(st, 200)
+        self.assertIn(b"<Key>v.txt</Key>", out)
+
+    def test_a_large_streamed_upload_and_download(self):
+        b = self.bucket()
+        data = os.urandom(7 * 1024 * 1024 + 123)  # below the CLI's multipart threshold, well past one chunk
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            self.s3.upload_file(f.name, b, "big", Config=__import__("boto3").s3.transfer.TransferConfig(
+                multipart_threshold=64 * 1024 * 1024))
+        got = self.s3.get_object(Bucket=b, Key="big")["Body"].read()
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+
+    def test_multipart_upload_of_200_mib_with_ranged_reads(self):
+        b = self.bucket()
+        import boto3.s3.transfer
+        part = 8 * 1024 * 1024
+        block = os.urandom(1024 * 1024)
+        with tempfile.NamedTemporaryFile() as f:
+            digest = hashlib.sha256()
+            for i in range(200):
+                piece = bytes([i]) + block[1:]
+                f.write(piece)
+                digest.update(piece)
+            f.flush()
+            cfg = boto3.s3.transfer.TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=4)
+            self.s3.upload_file(f.name, b, "big.bin", Config=cfg)
+            head = self.s3.head_object(Bucket=b, Key="big.bin", ChecksumMode="ENABLED")
+            self.assertEqual(head["ContentLength"], 200 * 1024 * 1024)
+            self.assertTrue(head["ETag"].endswith('-25"'), head["ETag"])
+            # Ranged reads across part boundaries.
+            for start in (0, part - 10, 3 * part + 5, 200 * 1024 * 1024 - 100):
+                got = self.s3.get_object(Bucket=b, Key="big.bin", Range="bytes=%d-%d" % (start, start + 99))["Body"].read()
+                f.seek(start)
+                self.assertEqual(got, f.read(100), start)
+            second = self.s3.get_object(Bucket=b, Key="big.bin", PartNumber=2)
+            self.assertEqual(second["ContentLength"], part)
+            self.assertEqual(second["PartsCount"], 25)
+            with tempfile.NamedTemporaryFile() as back:
+                self.s3.download_file(b, "big.bin", back.name, Config=cfg)
+                h = hashlib.sha256()
+                with open(back.name, "rb") as r:
+                    for chunk in iter(lambda: r.read(1 << 20), b""):
+                        h.update(chunk)
+                self.assertEqual(h.hexdigest(), digest.hexdigest())
+
+    def test_multipart_api_and_its_errors(self):
+        b = self.bucket()
+        up = self.s3.create_multipart_upload(Bucket=b, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+        five = 5 * 1024 * 1024
+        p1 = self.s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=1, Body=b"a" * five, ChecksumAlgorithm="SHA256")
+        p2 = self.s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=2, Body=b"tail", ChecksumAlgorithm="SHA256")
+        parts = self.s3.list_parts(Bucket=b, Key="mp", UploadId=up)["Parts"]
+        self.assertEqual([(p["PartNumber"], p["Size"]) for p in parts], [(1, five), (2, 4)])
+        uploads = self.s3.list_multipart_uploads(Bucket=b)["Uploads"]
+        self.assertEqual([(u["Key"], u["UploadId"]) for u in uploads], [("mp", up)])
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up, MultipartUpload={"Parts": [
+                {"PartNumber": 2, "ETag": p2["ETag"]}, {"PartNumber": 1, "ETag": p1["ETag"]}]})
+        self.assertEqual(code(ctx), "InvalidPartOrder")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up, MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]})
+        self.assertEqual(code(ctx), "InvalidPart")
+        done = self.s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": p1["ETag"], "ChecksumSHA256": p1["ChecksumSHA256"]},
+            {"PartNumber": 2, "ETag": p2["ETag"], "ChecksumSHA256": p2["ChecksumSHA256"]}]})
+        md5s = hashlib.md5(b"a" * five).digest() + hashlib.md5(b"tail").digest()
+        self.assertEqual(done["ETag"], '"%s-2"' % hashlib.md5(md5s).hexdigest())
+        composite = hashlib.sha256(hashlib.sha256(b"a" * five).digest() + hashlib.sha256(b"tail").digest()).digest()
+        self.assertEqual(done["ChecksumSHA256"], base64.b64encode(composite).decode() + "-2")
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="mp")["Body"].read(), b"a" * five + b"tail")
+        self.assertNotIn("Uploads", self.s3.list_multipart_uploads(Bucket=b))
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=3, Body=b"late")
+        self.assertEqual((code(ctx), status(ctx)), ("NoSuchUpload", 404))
+
+        small = self.s3.create_multipart_upload(Bucket=b, Key="small")["UploadId"]
+        q1 = self.s3.upload_part(Bucket=b, Key="small", UploadId=small, PartNumber=1, Body=b"tiny")
+        q2 = self.s3.upload_part(Bucket=b, Key="small", UploadId=small, PartNumber=2, Body=b"tiny")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.complete_multipart_upload(Bucket=b, Key="small", UploadId=small, MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": q1["ETag"]}, {"PartNumber": 2, "ETag": q2["ETag"]}]})
+        self.assertEqual(code(ctx), "EntityTooSmall")
+        copy = self.s3.upload_part_copy(Bucket=b, Key="small", UploadId=small, PartNumber=3,
+                                        CopySource={"Bucket": b, "Key": "mp"}, CopySourceRange="bytes=0-9")
+        self.assertEqual(copy["CopyPartResult"]["ETag"], '"%s"' % hashlib.md5(b"a" * 10).hexdigest())
+        self.s3.abort_multipart_upload(Bucket=b, Key="small", UploadId=small)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.list_parts(Bucket=b, Key="small", UploadId=small)
+        self.assertEqual(code(ctx), "NoSuchUpload")
+        self.s3.delete_object(Bucket=b, Key="mp")
+        self.s3.delete_bucket(Bucket=b)  # nothing left behind
+
+    def test_cli_session(self):
+        b = self.bucket()
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "src", "sub"))
+            for name, body in (("a.txt", "one"), ("sub/b.txt", "two"), ("with space.txt", "three")):
+                with open(os.path.join(d, "src", name), "w") as f:
+                    f.write(body)
+            rc, out, err = self.server.aws("s3", "sync", os.path.join(d, "src"), "s3://%s/data/" % b)
+            self.assertEqual(rc, 0, err)
+            rc, out, err = self.server.aws("s3", "ls", "--recursive", "s3://%s/" % b)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(sorted(line.split(None, 3)[3] for line in out.strip().splitlines()),
+                             ["data/a.txt", "data/sub/b.txt", "data/with space.txt"])
+            rc, out, err = self.server.aws("s3", "cp", "s3://%s/data/with space.txt" % b, os.path.join(d, "back.txt"))
+            self.assertEqual(rc, 0, err)
+            with open(os.path.join(d, "back.txt")) as f:
+                self.assertEqual(f.read(), "three")
+            rc, out, err = self.server.aws("s3api", "head-object", "--bucket", b, "--key", "data/a.txt")
+            self.assertEqual(rc, 0, err)
+            big = os.path.join(d, "big.bin")  # past the CLI's 8 MiB multipart threshold
+            with open(big, "wb") as f:
+                f.write(os.urandom(20 * 1024 * 1024 + 7))
+            rc, out, err = self.server.aws("s3", "cp", big, "s3://%s/data/big.bin" % b)
+            self.assertEqual(rc, 0, err)
+            rc, out, err = self.server.aws("s3", "cp", "s3://%s/data/big.bin" % b, big + ".back")
+            self.assertEqual(rc, 0, err)
+            with open(big, "rb") as x, open(big + ".back", "rb") as y:
+                self.assertEqual(hashlib.sha256(x.read()).digest(), hashlib.sha256(y.read()).digest())
+            rc, out, err = self.server.aws("s3", "rm", "--recursive", "s3://%s/data/" % b)
+            self.assertEqual(rc, 0, err)
+            rc, out, err = self.server.aws("s3api", "list-objects-v2", "--bucket", b)
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("Contents", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

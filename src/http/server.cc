@@ -29,7 +29,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 namespace {
 
 // The piece of a streamed request or response body in memory at a time.
-constexpr size_t kStreamChunkBytes = 256 * 1024;
+constexpr size_t kStreamChunkBytes = 512 * 1024;
 // What a refused upload may still send after its answer before the connection closes.
 constexpr size_t kLingerBytes = 64 << 20;
 
@@ -407,18 +407,41 @@ asio::awaitable<void> Server::Impl::Serve(Worker& w, Connection& conn, const std
       if (sink) {
         // Chunk by chunk into the sink; the deadline is for progress, so that
         // a large upload over a slow link is not cut off as a whole.
-        bhttp::request_parser<bhttp::buffer_body> streaming(std::move(parser));
         std::unique_ptr<char[]> chunk(new char[kStreamChunkBytes]);
         Status st;
-        while (st.ok() && !streaming.is_done()) {
-          streaming.get().body().data = chunk.get();
-          streaming.get().body().size = kStreamChunkBytes;
-          conn.deadline = w.now + options.body_timeout;
-          co_await bhttp::async_read_some(conn.socket, buffer, streaming, asio::redirect_error(asio::use_awaitable, ec));
-          if (ec == bhttp::error::need_buffer) ec = {};
-          if (ec) break;
-          const size_t n = kStreamChunkBytes - streaming.get().body().size;
-          if (n > 0) st = sink->Write(std::string_view(chunk.get(), n));
+        if (auto length = parser.content_length()) {
+          // A known length: straight from the socket in large reads (Beast's
+          // parser would hand over at most 64 KiB a call), after whatever the
+          // header read already buffered.
+          uint64_t left = *length;
+          const size_t buffered = static_cast<size_t>(std::min<uint64_t>(buffer.size(), left));
+          if (buffered > 0) {
+            st = sink->Write(std::string_view(static_cast<const char*>(buffer.data().data()), buffered));
+            buffer.consume(buffered);
+            left -= buffered;
+          }
+          while (st.ok() && left > 0) {
+            conn.deadline = w.now + options.body_timeout;
+            const size_t want = static_cast<size_t>(std::min<uint64_t>(left, kStreamChunkBytes));
+            const size_t n = co_await conn.socket.async_read_some(asio::buffer(chunk.get(), want),
+                                                                  asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            left -= n;
+            st = sink->Write(std::string_view(chunk.get(), n));
+          }
+        } else {
+          bhttp::request_parser<bhttp::buffer_body> streaming(std::move(parser));
+          while (st.ok() && !streaming.is_done()) {
+            streaming.get().body().data = chunk.get();
+            streaming.get().body().size = kStreamChunkBytes;
+            conn.deadline = w.now + options.body_timeout;
+            co_await bhttp::async_read_some(conn.socket, buffer, streaming,
+                                            asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec) break;
+            const size_t n = kStreamChunkBytes - streaming.get().body().size;
+            if (n > 0) st = sink->Write(std::string_view(chunk.get(), n));
+          }
         }
         if (!ec) {
           if (st.ok()) st = sink->Finish();

@@ -32,6 +32,9 @@ class File {
   // Advises that the synced bytes in [offset, offset + length) will not be
   // read soon, so the OS may reuse their page-cache memory. Reads still work.
   virtual void ReleaseCache(uint64_t /*offset*/, uint64_t /*length*/) {}
+  // Starts writing [offset, offset + length) to the disk without waiting, so
+  // that a later Sync() has less left to do. Durability still needs Sync().
+  virtual void StartWriteback(uint64_t /*offset*/, uint64_t /*length*/) {}
 };
 
 class FileSystem {

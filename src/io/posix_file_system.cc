@@ -69,6 +69,10 @@ class PosixFile final : public File {
 
   uint64_t Size() const override { return size_.load(std::memory_order_acquire); }
 
+  void StartWriteback(uint64_t offset, uint64_t length) override {
+    (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(length), SYNC_FILE_RANGE_WRITE);
+  }
+
   void ReleaseCache(uint64_t offset, uint64_t length) override {
     // Advice only: a failure changes nothing that matters.
     (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """S3 benchmark: PUT and GET throughput of 1 MiB and 64 MiB objects side by side with dd writing
-(conv=fsync) and reading the same bytes on the same disk, small-object PUT and GET per second, and
+(conv=fsync) and reading (page cache dropped first, for both) the same bytes on the same disk, small-object PUT and GET per second, and
 ListObjectsV2 latency over 100,000 keys.
 
   python3 bench/s3_bench.py [--large-count 8] [--small-count 4000] [--keys 100000] [--threads 8]
@@ -53,6 +53,7 @@ class Client:
         headers["Content-Length"] = str(len(body))
         self.conn.request(method, path, body=body, headers=headers)
         resp = self.conn.getresponse()
+        self.last_headers = dict(resp.getheaders())
         n = 0
         if read:
             while True:
@@ -65,6 +66,16 @@ class Client:
         if resp.status >= 300:
             raise RuntimeError("%s %s: %d" % (method, path, resp.status))
         return n
+
+
+def drop_caches():
+    """Reads in the comparison come from the disk, for dd and the server alike (needs root; else skipped)."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError:
+        pass
 
 
 def dd(args):
@@ -80,6 +91,7 @@ def dd_rate(work, size, count):
     for i in range(count):
         dd(["if=/dev/zero", "of=%s.%d" % (path, i), "bs=1M", "count=%d" % mib, "conv=fsync", "status=none"])
     write = size * count / (time.perf_counter() - t) / 1e6
+    drop_caches()
     t = time.perf_counter()
     for i in range(count):
         dd(["if=%s.%d" % (path, i), "of=/dev/null", "bs=1M", "status=none"])
@@ -96,10 +108,74 @@ def object_rate(port, bucket, size, count):
     for i in range(count):
         c.request("PUT", "/%s/obj-%d-%d" % (bucket, size, i), body)
     put = size * count / (time.perf_counter() - t) / 1e6
+    drop_caches()
     t = time.perf_counter()
     got = 0
     for i in range(count):
         got += c.request("GET", "/%s/obj-%d-%d" % (bucket, size, i))
+    get = got / (time.perf_counter() - t) / 1e6
+    return put, get
+
+
+def parallel_rate(port, bucket, size, count, connections, part=8 << 20):
+    """As the AWS CLI and boto3's transfer manager move large objects: a multipart upload of `part`-sized
+    parts and ranged GETs of the same size, `connections` at a time."""
+    body = os.urandom(size)
+    local = threading.local()
+
+    def client():
+        if not hasattr(local, "c"):
+            local.c = Client(port)
+        return local.c
+
+    def put_part(args):
+        key, upload, number = args
+        c = client()
+        url = "/%s/%s?partNumber=%d&uploadId=%s" % (bucket, key, number, upload)
+        c.request("PUT", url, body[(number - 1) * part:number * part])
+        return number, c.last_headers["ETag"]
+
+    def get_range(args):
+        key, start = args
+        c = client()
+        url = "http://127.0.0.1:%d/%s/%s" % (port, bucket, key)
+        req = botocore.awsrequest.AWSRequest(method="GET", url=url, data=b"", headers={
+            "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD", "Range": "bytes=%d-%d" % (start, start + part - 1)})
+        botocore.auth.SigV4Auth(CREDS, "s3", "us-east-1").add_auth(req)
+        c.conn.request("GET", "/%s/%s" % (bucket, key), headers=dict(req.headers.items()))
+        resp = c.conn.getresponse()
+        n = 0
+        while True:
+            chunk = resp.read(1 << 20)
+            if not chunk:
+                break
+            n += len(chunk)
+        return n
+
+    import re
+    t = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        for i in range(count):
+            key = "mp-%d" % i
+            c = client()
+            url = "http://127.0.0.1:%d/%s/%s?uploads" % (port, bucket, key)
+            req = botocore.awsrequest.AWSRequest(method="POST", url=url, data=b"",
+                                                 headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+            botocore.auth.SigV4Auth(CREDS, "s3", "us-east-1").add_auth(req)
+            c.conn.request("POST", "/%s/%s?uploads" % (bucket, key), headers=dict(req.headers.items()))
+            upload = re.search(rb"<UploadId>([^<]+)</UploadId>", c.conn.getresponse().read()).group(1).decode()
+            parts = list(pool.map(put_part, [(key, upload, n) for n in range(1, size // part + 1)]))
+            done = "<CompleteMultipartUpload>" + "".join(
+                "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>" % p for p in parts) + \
+                "</CompleteMultipartUpload>"
+            c.request("POST", "/%s/%s?uploadId=%s" % (bucket, key, upload), done.encode())
+    put = size * count / (time.perf_counter() - t) / 1e6
+    drop_caches()
+    t = time.perf_counter()
+    got = 0
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        for i in range(count):
+            got += sum(pool.map(get_range, [("mp-%d" % i, start) for start in range(0, size, part)]))
     get = got / (time.perf_counter() - t) / 1e6
     return put, get
 
@@ -173,10 +249,10 @@ def list_latency(port, bucket, keys):
     times.sort()
     # A delimiter listing of the top level (100 common prefixes) and a prefix listing of one of them.
     t = time.perf_counter()
-    c.request("GET", "/%s?list-type=2&delimiter=/&prefix=keys/" % bucket)
+    c.request("GET", "/%s?list-type=2&delimiter=%%2F&prefix=keys%%2F" % bucket)
     delim = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    c.request("GET", "/%s?list-type=2&prefix=keys/57/" % bucket)
+    c.request("GET", "/%s?list-type=2&prefix=keys%%2F57%%2F" % bucket)
     prefix = (time.perf_counter() - t) * 1000
     return seen, pages, total, statistics.median(times) * 1000, times[-1] * 1000, delim, prefix
 
@@ -211,6 +287,11 @@ def main():
             pw, pr = object_rate(port, "bench", size, count)
             print("  %3d MiB x %-4d PUT %7.0f MB/s (dd write+fsync %7.0f MB/s, %3.0f%%)   GET %7.0f MB/s (dd read %7.0f "
                   "MB/s, %3.0f%%)" % (size >> 20, count, pw, dw, 100 * pw / dw, pr, dr, 100 * pr / dr))
+        dw, dr = dd_rate(work, 64 << 20, args.large_count)
+        pw, pr = parallel_rate(port, "bench", 64 << 20, args.large_count, 4)
+        print("   64 MiB x %-4d multipart PUT (8 MiB parts, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)   "
+              "ranged GET (8 MiB, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)" % (
+                  args.large_count, pw, dw, 100 * pw / dw, pr, dr, 100 * pr / dr))
         small = small_rate(port, "bench", args.small_count, args.threads)
         for method, (rate, p50, p99) in small.items():
             print("Small objects (1 KiB, %d threads): %s %6.0f/s  p50 %.2f ms  p99 %.2f ms" % (

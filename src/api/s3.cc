@@ -426,6 +426,140 @@ Result<int> PartNumber(const std::map<std::string, std::string>& q) {
   return n;
 }
 
+// ISO 8601 date-times as S3 documents use them ("2026-01-01T00:00:00Z",
+// optionally with milliseconds), as milliseconds since the epoch.
+std::optional<int64_t> ParseIso8601(const std::string& text) {
+  struct tm tm {};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  std::string_view rest(end);
+  if (StartsWith(rest, ".")) {
+    size_t digits = rest.find_first_not_of("0123456789", 1);
+    rest.remove_prefix(digits == std::string_view::npos ? rest.size() : digits);
+  }
+  if (rest != "Z" && rest != "+00:00") return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+Result<int> PositiveInt(const pugi::xml_node& node, const std::string& what) {
+  std::string text = node.text().as_string();
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
+    return InvalidArgument("'" + what + "' must be a positive integer");
+  }
+  return v;
+}
+
+Result<int64_t> MidnightDate(const pugi::xml_node& node) {
+  auto ms = ParseIso8601(node.text().as_string());
+  if (!ms) return InvalidArgument("The 'Date' is not a valid ISO 8601 date");
+  if (*ms % 86'400'000 != 0) return InvalidArgument("'Date' must be at midnight GMT");
+  return *ms;
+}
+
+// A LifecycleConfiguration document as S3 validates it.
+Result<std::vector<objects::LifecycleRule>> ParseLifecycle(const std::string& body) {
+  static const std::set<std::string> kColdClasses = {"STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
+                                                     "DEEP_ARCHIVE", "GLACIER_IR"};
+  EL_ASSIGN_OR_RETURN(auto doc, ParseXml(body, "LifecycleConfiguration"));
+  std::vector<objects::LifecycleRule> rules;
+  std::set<std::string> ids;
+  for (auto node : doc.document_element().children("Rule")) {
+    objects::LifecycleRule r;
+    r.id = ChildText(node, "ID");
+    if (r.id.size() > 255) return InvalidArgument("ID length should not exceed allowed limit of 255");
+    if (!r.id.empty() && !ids.insert(r.id).second) return InvalidArgument("Rule ID must be unique. Found same ID for more than one rule");
+    std::string status = ChildText(node, "Status");
+    if (status != "Enabled" && status != "Disabled") return MalformedXml();
+    r.enabled = status == "Enabled";
+    bool tag_filter = false;
+    auto read_filter = [&](const pugi::xml_node& f) -> Status {
+      if (f.child("Prefix")) r.prefix = ChildText(f, "Prefix");
+      for (auto tag : f.children("Tag")) {
+        r.tags[ChildText(tag, "Key")] = ChildText(tag, "Value");
+        tag_filter = true;
+      }
+      for (auto [name, target] : {std::pair<const char*, std::optional<uint64_t>*>{"ObjectSizeGreaterThan",
+                                                                                     &r.size_greater_than},
+                                  {"ObjectSizeLessThan", &r.size_less_than}}) {
+        if (!f.child(name)) continue;
+        std::string t = ChildText(f, name);
+        uint64_t v = 0;
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (ec != std::errc() || p != t.data() + t.size()) return MalformedXml();
+        *target = v;
+      }
+      return Status::Ok();
+    };
+    if (auto filter = node.child("Filter")) {
+      EL_RETURN_IF_ERROR(read_filter(filter));
+      if (auto conj = filter.child("And")) EL_RETURN_IF_ERROR(read_filter(conj));
+    } else if (node.child("Prefix")) {
+      r.prefix = ChildText(node, "Prefix");  // the older form of the filter
+    }
+    if (r.size_greater_than && r.size_less_than && *r.size_less_than <= *r.size_greater_than) {
+      return InvalidArgument("ObjectSizeLessThan must be greater than ObjectSizeGreaterThan");
+    }
+    bool action = false;
+    if (auto e = node.child("Expiration")) {
+      action = true;
+      if (e.child("Days")) {
+        EL_ASSIGN_OR_RETURN(r.expiration_days, PositiveInt(e.child("Days"), "Days"));
+      }
+      if (e.child("Date")) {
+        EL_ASSIGN_OR_RETURN(r.expiration_date_ms, MidnightDate(e.child("Date")));
+      }
+      r.expired_object_delete_marker = ChildText(e, "ExpiredObjectDeleteMarker") == "true";
+      const int set = (r.expiration_days ? 1 : 0) + (r.expiration_date_ms ? 1 : 0) + (e.child("ExpiredObjectDeleteMarker") ? 1 : 0);
+      if (set != 1) return MalformedXml();
+      if (r.expired_object_delete_marker && tag_filter) {
+        return InvalidArgument("ExpiredObjectDeleteMarker cannot be specified with a Tag filter.");
+      }
+    }
+    for (auto t : node.children("Transition")) {
+      action = true;
+      objects::LifecycleRule::Transition tr;
+      if (t.child("Days")) {
+        std::string d = ChildText(t, "Days");
+        int v = -1;
+        auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
+        if (ec != std::errc() || p != d.data() + d.size() || v < 0) {
+          return InvalidArgument("'Days' in Transition action must be nonnegative");
+        }
+        tr.days = v;
+      }
+      if (t.child("Date")) {
+        EL_ASSIGN_OR_RETURN(tr.date_ms, MidnightDate(t.child("Date")));
+      }
+      if (tr.days.has_value() == tr.date_ms.has_value()) return MalformedXml();
+      tr.storage_class = ChildText(t, "StorageClass");
+      if (!kColdClasses.count(tr.storage_class)) return MalformedXml();
+      r.transitions.push_back(tr);
+    }
+    if (auto n = node.child("NoncurrentVersionExpiration")) {
+      action = true;
+      EL_ASSIGN_OR_RETURN(r.noncurrent_days, PositiveInt(n.child("NoncurrentDays"), "NoncurrentDays"));
+      if (n.child("NewerNoncurrentVersions")) {
+        EL_ASSIGN_OR_RETURN(r.newer_noncurrent_versions,
+                            PositiveInt(n.child("NewerNoncurrentVersions"), "NewerNoncurrentVersions"));
+      }
+    }
+    if (auto a = node.child("AbortIncompleteMultipartUpload")) {
+      action = true;
+      if (tag_filter) {
+        return InvalidArgument("Tag-based filter cannot be used with AbortIncompleteMultipartUpload action");
+      }
+      EL_ASSIGN_OR_RETURN(r.abort_incomplete_upload_days,
+                          PositiveInt(a.child("DaysAfterInitiation"), "DaysAfterInitiation"));
+    }
+    if (!action) return InvalidArgument("At least one action needs to be specified in a rule");
+    rules.push_back(std::move(r));
+  }
+  if (rules.empty() || rules.size() > 1000) return MalformedXml();
+  return rules;
+}
+
 // A count from the query (max-keys, ...): `fallback` when absent, at most `cap`.
 Result<int> CountParam(const std::map<std::string, std::string>& q, const std::string& name, int fallback,
                        int cap = 1000) {
@@ -683,10 +817,15 @@ Result<HttpResponse> S3Api::Bucket(RequestContext& ctx, const S3Route& route, Ht
     }
     if (m == "PUT") {
       EL_RETURN_IF_ERROR(ParseXml(request.body, d.root).status());
+      if (sub == "lifecycle") {
+        EL_ASSIGN_OR_RETURN(auto rules, ParseLifecycle(request.body));
+        EL_RETURN_IF_ERROR(store_.SetLifecycle(bucket, rules));
+      }
       EL_RETURN_IF_ERROR(store_.SetBucketConfig(bucket, sub, request.body));
       return Empty(200);
     }
     if (m == "DELETE") {
+      if (sub == "lifecycle") EL_RETURN_IF_ERROR(store_.SetLifecycle(bucket, {}));
       EL_RETURN_IF_ERROR(store_.SetBucketConfig(bucket, sub, ""));
       return Empty(204);
     }

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -157,6 +159,11 @@ struct ObjectStore::Impl {
   ObjectStoreOptions options;
   std::string root, tmp_dir, hot_dir, cold_dir;
 
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;  // guarded by stop_mu
+  std::thread lifecycle_thread;
+
   Impl(meta::Store& m, io::FileSystem& f, const Clock& c, ObjectStoreOptions o)
       : meta(m), fs(f), clock(c), options(std::move(o)) {
     root = options.data_dir + "/objects";
@@ -174,6 +181,10 @@ struct ObjectStore::Impl {
   std::string BlobPath(const std::string& tier, const std::string& id) const { return BlobDir(tier, id) + "/" + id; }
 
   Status Start();
+  void LifecycleLoop(ObjectStore* store);
+  // Copies a version's hot blobs to the cold tier and records it, then removes the hot copies.
+  Result<uint64_t> MoveToCold(const std::string& bucket, int64_t seq, const std::string& blobs_json,
+                              const std::string& storage_class);
   Status RequireBucket(meta::Transaction& txn, const std::string& bucket, std::string* versioning);
   // PreconditionFailed (or NoSuchKey for If-Match on a missing key) unless the
   // current version of `key` meets `conditions`.
@@ -291,13 +302,46 @@ std::vector<meta::Migration> ObjectStore::Migrations() {
 }
 
 ObjectStore::ObjectStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ObjectStore::~ObjectStore() = default;
+ObjectStore::~ObjectStore() { Stop(); }
+
+void ObjectStore::Stop() {
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    impl_->stop_cv.notify_all();
+  }
+  if (impl_->lifecycle_thread.joinable()) impl_->lifecycle_thread.join();
+}
+
+void ObjectStore::Impl::LifecycleLoop(ObjectStore* store) {
+  std::unique_lock lock(stop_mu);
+  while (!stop_cv.wait_for(lock, options.lifecycle_interval, [&] { return stopping; })) {
+    lock.unlock();
+    auto report = store->ApplyLifecycle();
+    if (!report.ok()) {
+      spdlog::warn("objects: lifecycle: {}", report.status().ToString());
+    } else if (report->expired + report->noncurrent_removed + report->markers_removed + report->uploads_aborted +
+                   report->transitioned >
+               0) {
+      spdlog::info("objects: lifecycle expired {} object(s), removed {} noncurrent version(s) and {} delete "
+                   "marker(s), aborted {} upload(s), moved {} version(s) ({} bytes) to the cold tier",
+                   report->expired, report->noncurrent_removed, report->markers_removed, report->uploads_aborted,
+                   report->transitioned, report->transitioned_bytes);
+    }
+    lock.lock();
+  }
+}
 
 Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
                                                        ObjectStoreOptions options) {
   auto impl = std::make_unique<Impl>(meta, fs, clock, std::move(options));
   EL_RETURN_IF_ERROR(impl->Start());
-  return std::unique_ptr<ObjectStore>(new ObjectStore(std::move(impl)));
+  std::unique_ptr<ObjectStore> store(new ObjectStore(std::move(impl)));
+  if (store->impl_->options.lifecycle_interval.count() > 0) {
+    store->impl_->lifecycle_thread = std::thread([s = store.get()] { s->impl_->LifecycleLoop(s); });
+  }
+  return store;
 }
 
 Status ObjectStore::Impl::Start() {
@@ -888,6 +932,232 @@ Result<std::vector<uint64_t>> ObjectStore::PartSizes(const std::string& bucket, 
     for (const auto& b : blobs) out.push_back(b[1].get<uint64_t>());
   }
   return out;
+}
+
+namespace {
+
+json RuleToJson(const LifecycleRule& r) {
+  json j = {{"ID", r.id}, {"Enabled", r.enabled}, {"Prefix", r.prefix}, {"Tags", r.tags},
+            {"ExpiredObjectDeleteMarker", r.expired_object_delete_marker}};
+  auto opt = [&](const char* k, const auto& v) {
+    if (v) j[k] = *v;
+  };
+  opt("SizeGreaterThan", r.size_greater_than);
+  opt("SizeLessThan", r.size_less_than);
+  opt("ExpirationDays", r.expiration_days);
+  opt("ExpirationDate", r.expiration_date_ms);
+  opt("NoncurrentDays", r.noncurrent_days);
+  opt("NewerNoncurrentVersions", r.newer_noncurrent_versions);
+  opt("AbortDays", r.abort_incomplete_upload_days);
+  json t = json::array();
+  for (const auto& tr : r.transitions) {
+    json one = {{"StorageClass", tr.storage_class}};
+    if (tr.days) one["Days"] = *tr.days;
+    if (tr.date_ms) one["Date"] = *tr.date_ms;
+    t.push_back(one);
+  }
+  j["Transitions"] = t;
+  return j;
+}
+
+LifecycleRule RuleFromJson(const json& j) {
+  LifecycleRule r;
+  r.id = j.value("ID", "");
+  r.enabled = j.value("Enabled", true);
+  r.prefix = j.value("Prefix", "");
+  if (j.contains("Tags") && j["Tags"].is_object()) r.tags = j["Tags"].get<std::map<std::string, std::string>>();
+  r.expired_object_delete_marker = j.value("ExpiredObjectDeleteMarker", false);
+  if (j.contains("SizeGreaterThan")) r.size_greater_than = j["SizeGreaterThan"].get<uint64_t>();
+  if (j.contains("SizeLessThan")) r.size_less_than = j["SizeLessThan"].get<uint64_t>();
+  if (j.contains("ExpirationDays")) r.expiration_days = j["ExpirationDays"].get<int>();
+  if (j.contains("ExpirationDate")) r.expiration_date_ms = j["ExpirationDate"].get<int64_t>();
+  if (j.contains("NoncurrentDays")) r.noncurrent_days = j["NoncurrentDays"].get<int>();
+  if (j.contains("NewerNoncurrentVersions")) r.newer_noncurrent_versions = j["NewerNoncurrentVersions"].get<int>();
+  if (j.contains("AbortDays")) r.abort_incomplete_upload_days = j["AbortDays"].get<int>();
+  if (j.contains("Transitions") && j["Transitions"].is_array()) {
+    for (const auto& t : j["Transitions"]) {
+      LifecycleRule::Transition tr;
+      tr.storage_class = t.value("StorageClass", "");
+      if (t.contains("Days")) tr.days = t["Days"].get<int>();
+      if (t.contains("Date")) tr.date_ms = t["Date"].get<int64_t>();
+      r.transitions.push_back(tr);
+    }
+  }
+  return r;
+}
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// When `days` after `from_ms` falls due: S3 rounds up to the next midnight UTC.
+int64_t DueAfterDays(int64_t from_ms, int days) {
+  int64_t t = from_ms + int64_t{days} * kDayMs;
+  return (t + kDayMs - 1) / kDayMs * kDayMs;
+}
+
+bool RuleMatches(const LifecycleRule& r, const ObjectVersion& v) {
+  if (v.key.compare(0, r.prefix.size(), r.prefix) != 0) return false;
+  for (const auto& [k, val] : r.tags) {
+    auto it = v.attributes.tags.find(k);
+    if (it == v.attributes.tags.end() || it->second != val) return false;
+  }
+  if (r.size_greater_than && !(v.size > *r.size_greater_than)) return false;
+  if (r.size_less_than && !(v.size < *r.size_less_than)) return false;
+  return true;
+}
+
+}  // namespace
+
+Status ObjectStore::SetLifecycle(const std::string& bucket, const std::vector<LifecycleRule>& rules) {
+  if (rules.empty()) return SetBucketConfig(bucket, "lifecycle_rules", "");
+  json all = json::array();
+  for (const auto& r : rules) all.push_back(RuleToJson(r));
+  return SetBucketConfig(bucket, "lifecycle_rules", all.dump());
+}
+
+Result<std::vector<LifecycleRule>> ObjectStore::GetLifecycle(const std::string& bucket) const {
+  auto stored = GetBucketConfig(bucket, "lifecycle_rules");
+  if (!stored.ok()) {
+    if (stored.status().code() == StatusCode::kNotFound && stored.status().type().empty()) {
+      return std::vector<LifecycleRule>{};
+    }
+    return stored.status();
+  }
+  std::vector<LifecycleRule> out;
+  json all = json::parse(*stored, nullptr, false);
+  if (all.is_array()) {
+    for (const auto& j : all) out.push_back(RuleFromJson(j));
+  }
+  return out;
+}
+
+Result<uint64_t> ObjectStore::Impl::MoveToCold(const std::string& bucket, int64_t seq, const std::string& blobs_json,
+                                               const std::string& storage_class) {
+  json blobs = json::parse(blobs_json, nullptr, false);
+  uint64_t moved = 0;
+  std::vector<std::string> hot_copies;
+  if (blobs.is_array()) {
+    for (const auto& b : blobs) {
+      const std::string id = b[0].get<std::string>();
+      EL_ASSIGN_OR_RETURN(auto tier, meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
+      if (tier.empty() || meta::AsText(tier[0][0]) == "cold") continue;
+      // The cold copy, whole and durable under its name before anything refers to it.
+      const std::string dir = BlobDir("cold", id), tmp = dir + "/" + id + ".tmp";
+      EL_RETURN_IF_ERROR(fs.CreateDirs(dir));
+      EL_ASSIGN_OR_RETURN(auto src, fs.Open(BlobPath("hot", id), io::FileSystem::OpenMode::kOpenExisting));
+      fs.Remove(tmp).IgnoreError();
+      EL_ASSIGN_OR_RETURN(auto dst, fs.Open(tmp, io::FileSystem::OpenMode::kCreateNew));
+      std::string buf;
+      for (uint64_t off = 0;;) {
+        EL_RETURN_IF_ERROR(src->ReadAt(off, 1 << 20, &buf));
+        if (buf.empty()) break;
+        EL_RETURN_IF_ERROR(dst->Append(buf));
+        off += buf.size();
+      }
+      EL_RETURN_IF_ERROR(dst->Sync());
+      moved += dst->Size();
+      dst.reset();
+      EL_RETURN_IF_ERROR(fs.Rename(tmp, BlobPath("cold", id)));
+      EL_RETURN_IF_ERROR(fs.SyncDir(dir));
+      hot_copies.push_back(id);
+    }
+  }
+  EL_RETURN_IF_ERROR(meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
+    for (const auto& id : hot_copies) {
+      EL_RETURN_IF_ERROR(txn.Execute("UPDATE s3_blobs SET tier = 'cold' WHERE id = ?", {id}).status());
+    }
+    EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT meta FROM s3_objects WHERE seq = ?", {seq}));
+    if (rows.empty()) return Status::Ok();
+    ObjectAttributes a = AttributesFromJson(meta::AsText(rows[0][0]));
+    a.storage_class = storage_class;
+    return txn.Execute("UPDATE s3_objects SET meta = ? WHERE seq = ?", {AttributesToJson(a).dump(), seq}).status();
+  }));
+  for (const auto& id : hot_copies) fs.Remove(BlobPath("hot", id)).IgnoreError();
+  (void)bucket;
+  return moved;
+}
+
+Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
+  LifecycleReport report;
+  const int64_t now = impl_->NowMs();
+  for (const auto& bucket : ListBuckets()) {
+    EL_ASSIGN_OR_RETURN(auto rules, GetLifecycle(bucket.name));
+    for (const auto& rule : rules) {
+      if (!rule.enabled) continue;
+      // Every version under the rule's prefix, by key, newest first.
+      std::string sql = std::string("SELECT ") + kVersionColumns + " FROM s3_objects WHERE bucket = ? AND key >= ?";
+      std::vector<meta::Value> params = {bucket.name, rule.prefix};
+      BelowPrefixEnd(rule.prefix.empty() ? std::string() : PrefixSuccessor(rule.prefix), &sql, &params);
+      sql += " ORDER BY key, seq DESC";
+      EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query(sql, params));
+      for (size_t i = 0; i < rows.size();) {
+        size_t j = i;
+        std::vector<ObjectVersion> versions;
+        std::vector<int64_t> seqs;
+        std::vector<std::string> blobs;
+        const std::string key = meta::AsText(rows[i][0]);
+        for (; j < rows.size() && meta::AsText(rows[j][0]) == key; ++j) {
+          versions.push_back(VersionFromRow(rows[j]));
+          blobs.push_back(meta::AsText(rows[j][8]));
+          seqs.push_back(meta::AsInt(rows[j][9]));
+        }
+        i = j;
+        const ObjectVersion& current = versions[0];
+        // Noncurrent versions: due some days after a newer version replaced them.
+        if (rule.noncurrent_days) {
+          int kept = 0;
+          for (size_t k = 1; k < versions.size(); ++k) {
+            if (versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
+            if (rule.newer_noncurrent_versions && kept < *rule.newer_noncurrent_versions) {
+              ++kept;
+              continue;
+            }
+            if (DueAfterDays(versions[k - 1].last_modified_ms, *rule.noncurrent_days) <= now) {
+              EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, versions[k].version_id).status());
+              ++report.noncurrent_removed;
+            }
+          }
+        }
+        if (current.delete_marker) {
+          // A delete marker with nothing behind it has expired.
+          if (rule.expired_object_delete_marker && versions.size() == 1 && current.latest) {
+            EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, current.version_id).status());
+            ++report.markers_removed;
+          }
+          continue;
+        }
+        if (!current.latest || !RuleMatches(rule, current)) continue;
+        const bool expire = (rule.expiration_days && DueAfterDays(current.last_modified_ms, *rule.expiration_days) <= now) ||
+                            (rule.expiration_date_ms && *rule.expiration_date_ms <= now);
+        if (expire) {
+          EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, "").status());
+          ++report.expired;
+          continue;
+        }
+        for (const auto& t : rule.transitions) {
+          const bool due = (t.days && DueAfterDays(current.last_modified_ms, *t.days) <= now) ||
+                           (t.date_ms && *t.date_ms <= now);
+          if (!due || current.attributes.storage_class == t.storage_class) continue;
+          EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(bucket.name, seqs[0], blobs[0], t.storage_class));
+          ++report.transitioned;
+          report.transitioned_bytes += bytes;
+          break;
+        }
+      }
+      if (rule.abort_incomplete_upload_days) {
+        EL_ASSIGN_OR_RETURN(auto uploads, impl_->meta.Query("SELECT upload_id, key, initiated_ms FROM s3_uploads "
+                                                            "WHERE bucket = ?",
+                                                            {bucket.name}));
+        for (const auto& u : uploads) {
+          const std::string key = meta::AsText(u[1]);
+          if (key.compare(0, rule.prefix.size(), rule.prefix) != 0) continue;
+          if (DueAfterDays(meta::AsInt(u[2]), *rule.abort_incomplete_upload_days) > now) continue;
+          EL_RETURN_IF_ERROR(AbortUpload(bucket.name, key, meta::AsText(u[0])));
+          ++report.uploads_aborted;
+        }
+      }
+    }
+  }
+  return report;
 }
 
 Result<ListResult> ObjectStore::List(const std::string& bucket, const ListRequest& request) const {

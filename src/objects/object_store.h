@@ -7,6 +7,7 @@
 // disk and on the meta store: call them off the I/O threads.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -135,11 +136,49 @@ struct UploadListResult {
   std::string next_key_marker, next_upload_id_marker;
 };
 
+// One lifecycle rule, as S3's LifecycleConfiguration states it. Days count
+// from an object's creation (or, for noncurrent versions, from when a newer
+// version replaced it), and fall due at the next midnight UTC, as in S3.
+struct LifecycleRule {
+  std::string id;
+  bool enabled = true;
+  // Filter: all of these must hold.
+  std::string prefix;
+  std::map<std::string, std::string> tags;
+  std::optional<uint64_t> size_greater_than, size_less_than;
+  // Actions.
+  std::optional<int> expiration_days;
+  std::optional<int64_t> expiration_date_ms;
+  bool expired_object_delete_marker = false;
+  std::optional<int> noncurrent_days;
+  std::optional<int> newer_noncurrent_versions;
+  std::optional<int> abort_incomplete_upload_days;
+  struct Transition {
+    std::optional<int> days;
+    std::optional<int64_t> date_ms;
+    std::string storage_class;
+  };
+  std::vector<Transition> transitions;
+};
+
+// What one pass of the lifecycle rules did.
+struct LifecycleReport {
+  int expired = 0;              // current versions expired (deleted, or hidden by a delete marker)
+  int noncurrent_removed = 0;   // noncurrent versions removed
+  int markers_removed = 0;      // expired delete markers removed
+  int uploads_aborted = 0;
+  int transitioned = 0;         // versions moved to the cold tier
+  uint64_t transitioned_bytes = 0;
+};
+
 struct ObjectStoreOptions {
   std::string data_dir;  // objects live in <data_dir>/objects
   std::string cold_dir;  // the cold tier; empty: <data_dir>/objects/cold
   std::string region = "us-east-1";
   std::vector<std::string> zones;  // buckets created at start when missing
+  // How often the background worker applies lifecycle rules; zero: never
+  // (ApplyLifecycle() still does it on demand).
+  std::chrono::milliseconds lifecycle_interval{std::chrono::minutes(10)};
 };
 
 class ObjectStore {
@@ -201,6 +240,14 @@ class ObjectStore {
                                        const std::string& upload_id_marker, int max_uploads) const;
   // The byte ranges of a completed multipart version's parts, in order.
   Result<std::vector<uint64_t>> PartSizes(const std::string& bucket, const ObjectVersion& version) const;
+
+  // Lifecycle rules of a bucket (empty: none).
+  Status SetLifecycle(const std::string& bucket, const std::vector<LifecycleRule>& rules);
+  Result<std::vector<LifecycleRule>> GetLifecycle(const std::string& bucket) const;
+  // Applies every bucket's rules as of the clock's now, and reports what it did.
+  Result<LifecycleReport> ApplyLifecycle();
+  // Stops the background worker. Idempotent; the destructor calls it.
+  void Stop();
 
   Result<ListResult> List(const std::string& bucket, const ListRequest& request) const;
   Result<VersionListResult> ListVersions(const std::string& bucket, const VersionListRequest& request) const;

@@ -21,6 +21,7 @@ class ObjectStoreTest : public ::testing::Test {
     ObjectStoreOptions o;
     o.data_dir = "/data";
     o.zones = {"raw", "processed"};
+    o.lifecycle_interval = std::chrono::milliseconds(0);  // passes run when the test asks
     auto s = ObjectStore::Open(*meta_, fs_, clock_, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
@@ -201,6 +202,103 @@ TEST_F(ObjectStoreTest, ACrashLeavesTheOldOrTheNewObjectAndNoStrayFiles) {
   fs_.Restart();
   Reopen();
   EXPECT_EQ(Get("raw", "k"), "new");
+}
+
+TEST_F(ObjectStoreTest, LifecycleExpiresTransitionsAndAbortsOnTheClock) {
+  LifecycleRule logs;
+  logs.id = "logs";
+  logs.prefix = "logs/";
+  logs.expiration_days = 3;
+  LifecycleRule archive;
+  archive.id = "archive";
+  archive.prefix = "archive/";
+  archive.tags = {{"keep", "cold"}};
+  archive.transitions.push_back({1, std::nullopt, "GLACIER"});
+  archive.abort_incomplete_upload_days = 2;
+  LifecycleRule big;
+  big.id = "big";
+  big.prefix = "sized/";
+  big.size_greater_than = 4;
+  big.expiration_days = 1;
+  ASSERT_TRUE(store_->SetLifecycle("raw", {logs, archive, big}).ok());
+  EXPECT_EQ(store_->GetLifecycle("raw")->size(), 3u);
+
+  ASSERT_TRUE(Put("raw", "logs/a", "old log").ok());
+  ASSERT_TRUE(Put("raw", "other/a", "kept").ok());
+  ASSERT_TRUE(Put("raw", "sized/small", "1234").ok());
+  ASSERT_TRUE(Put("raw", "sized/large", "12345").ok());
+  ASSERT_TRUE(Put("raw", "archive/plain", "stays hot").ok());
+  ASSERT_TRUE(Put("raw", "archive/tagged", "goes cold").ok());
+  ASSERT_TRUE(store_->SetObjectTags("raw", "archive/tagged", "", {{"keep", "cold"}}, nullptr).ok());
+  auto upload = store_->CreateUpload("raw", "archive/upload", {});
+  ASSERT_TRUE(upload.ok());
+
+  auto report = store_->ApplyLifecycle();  // nothing is due yet
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->expired + report->transitioned + report->uploads_aborted, 0);
+
+  clock_.Advance(std::chrono::hours(49));  // past the next midnight after 1 day; 2 days for the upload
+  report = store_->ApplyLifecycle();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->expired, 1);  // sized/large; logs/a needs 3 days
+  EXPECT_EQ(report->transitioned, 1);
+  EXPECT_EQ(report->transitioned_bytes, 9u);
+  EXPECT_EQ(Get("raw", "sized/large"), "<missing>");
+  EXPECT_EQ(Get("raw", "sized/small"), "1234");
+  // The cold object reads the same under its key, from the cold tier.
+  EXPECT_EQ(Get("raw", "archive/tagged"), "goes cold");
+  EXPECT_EQ(store_->Head("raw", "archive/tagged", "")->attributes.storage_class, "GLACIER");
+  EXPECT_EQ(store_->Head("raw", "archive/plain", "")->attributes.storage_class, "STANDARD");
+  EXPECT_FALSE(fs_.List("/data/objects/cold/blobs")->empty());
+
+  clock_.Advance(std::chrono::hours(26));  // past the midnight after 3 days
+  report = store_->ApplyLifecycle();
+  EXPECT_EQ(report->expired, 1);  // logs/a
+  EXPECT_EQ(report->uploads_aborted, 1);
+  EXPECT_EQ(store_->GetUpload("raw", "archive/upload", upload->upload_id).status().type(), "NoSuchUpload");
+  EXPECT_EQ(Get("raw", "other/a"), "kept");
+  EXPECT_EQ(store_->ApplyLifecycle()->transitioned, 0);  // done once
+
+  // A restart finds the cold object where the metadata says it is.
+  Reopen();
+  EXPECT_EQ(Get("raw", "archive/tagged"), "goes cold");
+}
+
+TEST_F(ObjectStoreTest, LifecycleOfVersionsAndDeleteMarkers) {
+  ASSERT_TRUE(store_->SetVersioning("raw", "Enabled").ok());
+  LifecycleRule r;
+  r.id = "versions";
+  r.expiration_days = 10;
+  r.noncurrent_days = 1;
+  r.newer_noncurrent_versions = 1;
+  r.expired_object_delete_marker = true;
+  ASSERT_TRUE(store_->SetLifecycle("raw", {r}).ok());
+  ASSERT_TRUE(Put("raw", "k", "v1").ok());
+  ASSERT_TRUE(Put("raw", "k", "v2").ok());
+  ASSERT_TRUE(Put("raw", "k", "v3").ok());
+  clock_.Advance(std::chrono::hours(48));
+  auto report = store_->ApplyLifecycle();
+  EXPECT_EQ(report->noncurrent_removed, 1);  // v1; v2 is the one newer noncurrent version kept
+  auto versions = store_->ListVersions("raw", {});
+  ASSERT_EQ(versions->versions.size(), 2u);
+  clock_.Advance(std::chrono::hours(24 * 10));
+  report = store_->ApplyLifecycle();
+  EXPECT_EQ(report->expired, 1);  // v3 gets a delete marker on top
+  EXPECT_TRUE(store_->Head("raw", "k", "")->delete_marker);
+  clock_.Advance(std::chrono::hours(48));
+  report = store_->ApplyLifecycle();  // v2 is due; v3 is the one newer noncurrent version kept
+  EXPECT_EQ(report->noncurrent_removed, 1);
+  EXPECT_EQ(store_->ListVersions("raw", {})->versions.size(), 2u);  // the marker and v3
+
+  // A delete marker left with nothing behind it is removed.
+  auto only = Put("raw", "m", "x");
+  ASSERT_TRUE(store_->DeleteObject("raw", "m", "").ok());
+  ASSERT_TRUE(store_->DeleteObject("raw", "m", only->version_id).ok());
+  report = store_->ApplyLifecycle();
+  EXPECT_EQ(report->markers_removed, 1);
+  VersionListRequest m;
+  m.prefix = "m";
+  EXPECT_TRUE(store_->ListVersions("raw", m)->versions.empty());
 }
 
 TEST_F(ObjectStoreTest, TagsBelongToAVersion) {

@@ -155,6 +155,7 @@ int Serve(const Config& config) {
   object_opts.cold_dir = config.objects_cold_dir;
   object_opts.region = config.region;
   object_opts.zones = config.zones;
+  object_opts.lifecycle_interval = std::chrono::seconds(config.lifecycle_interval_seconds);
   auto object_store = objects::ObjectStore::Open(**store, io::PosixFileSystem(), clock, object_opts);
   if (!object_store.ok()) return Fail(object_store.status(), "objects");
   api::S3Options s3_opts;
@@ -223,6 +224,7 @@ int Serve(const Config& config) {
   front_door.SetStopping();
   (*http_server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
   (*stream_store)->Stop();
+  (*object_store)->Stop();
   (*audit)->Stop();
   std::error_code ec;
   std::filesystem::remove(dir + "/endpoint", ec);

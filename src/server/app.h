@@ -24,6 +24,7 @@ struct Config {
   std::string durability = "sync";
   bool kinesis_shard_limits = false;  // AWS's per-shard throughput limits
   std::vector<std::string> zones = {"raw", "processed"};  // buckets that exist from the first start
+  int lifecycle_interval_seconds = 600;  // how often bucket lifecycle rules are applied
   std::string objects_cold_dir;  // the cold tier of the object store; empty: <data-dir>/objects/cold
   std::vector<std::string> s3_domains = {"localhost", "s3.localhost"};  // <bucket>.<domain> hosts name a bucket
 };

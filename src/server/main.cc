@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
   serve->add_option("--objects-cold-dir", config.objects_cold_dir,
                     "Where lifecycle transitions move object data (default: <data-dir>/objects/cold)")
       ->envname("EVENTLAKE_OBJECTS_COLD_DIR");
+  serve->add_option("--lifecycle-interval", config.lifecycle_interval_seconds,
+                    "Seconds between passes of the buckets' lifecycle rules (0: never)")
+      ->envname("EVENTLAKE_LIFECYCLE_INTERVAL")
+      ->capture_default_str();
   serve->add_option("--s3-domains", config.s3_domains,
                     "Host names under which <bucket>.<domain> addresses a bucket (virtual-hosted style)")
       ->envname("EVENTLAKE_S3_DOMAINS")

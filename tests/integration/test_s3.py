@@ -522,6 +522,33 @@ class S3Test(ServerTestCase, unittest.TestCase):
         self.s3.delete_object(Bucket=b, Key="mp")
         self.s3.delete_bucket(Bucket=b)  # nothing left behind
 
+    def test_lifecycle_configuration_is_validated_and_returned(self):
+        b = self.bucket()
+        rules = [{"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30},
+                  "Transitions": [{"Days": 7, "StorageClass": "GLACIER"}],
+                  "NoncurrentVersionExpiration": {"NoncurrentDays": 5, "NewerNoncurrentVersions": 2},
+                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                 {"ID": "big", "Filter": {"And": {"Prefix": "x/", "Tags": [{"Key": "t", "Value": "v"}],
+                                                  "ObjectSizeGreaterThan": 100}},
+                  "Status": "Disabled", "Expiration": {"Date": datetime.datetime(2030, 1, 1)}}]
+        self.s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": rules})
+        got = self.s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+        self.assertEqual([r["ID"] for r in got], ["logs", "big"])
+        self.assertEqual(got[0]["Transitions"][0]["StorageClass"], "GLACIER")
+        for bad in ({"ID": "x", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 0}},
+                    {"ID": "x", "Filter": {"Prefix": ""}, "Status": "Enabled"},
+                    {"ID": "x", "Filter": {"Tag": {"Key": "a", "Value": "b"}}, "Status": "Enabled",
+                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                    {"ID": "x", "Filter": {"Prefix": ""}, "Status": "Enabled",
+                     "Expiration": {"Date": datetime.datetime(2030, 1, 1, 12)}}):
+            with self.assertRaises(ClientError) as ctx:
+                self.s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [bad]})
+            self.assertIn(code(ctx), ("InvalidArgument", "MalformedXML"), bad)
+        self.s3.delete_bucket_lifecycle(Bucket=b)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.get_bucket_lifecycle_configuration(Bucket=b)
+        self.assertEqual(code(ctx), "NoSuchLifecycleConfiguration")
+
     def test_cli_session(self):
         b = self.bucket()
         with tempfile.TemporaryDirectory() as d:
@@ -555,6 +582,33 @@ class S3Test(ServerTestCase, unittest.TestCase):
             rc, out, err = self.server.aws("s3api", "list-objects-v2", "--bucket", b)
             self.assertEqual(rc, 0, err)
             self.assertNotIn("Contents", out)
+
+
+class S3LifecycleTest(ServerTestCase, unittest.TestCase):
+    """The background worker on a server that applies rules every second: dates already past are due now."""
+
+    server_args = ("--lifecycle-interval", "1")
+
+    def test_rules_expire_and_move_objects_in_the_background(self):
+        s3 = self.server.client("s3")
+        s3.create_bucket(Bucket="lifecycle")
+        s3.put_object(Bucket="lifecycle", Key="tmp/a", Body=b"expires")
+        s3.put_object(Bucket="lifecycle", Key="cold/b", Body=b"moves to the cold tier")
+        s3.put_object(Bucket="lifecycle", Key="keep/c", Body=b"stays")
+        s3.put_bucket_lifecycle_configuration(Bucket="lifecycle", LifecycleConfiguration={"Rules": [
+            {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
+             "Expiration": {"Date": datetime.datetime(2020, 1, 1)}},
+            {"ID": "cold", "Filter": {"Prefix": "cold/"}, "Status": "Enabled",
+             "Transitions": [{"Date": datetime.datetime(2020, 1, 1), "StorageClass": "GLACIER"}]}]})
+        from harness import wait_for
+        wait_for(lambda: [o["Key"] for o in s3.list_objects_v2(Bucket="lifecycle")["Contents"]] == ["cold/b", "keep/c"],
+                 what="tmp/a to expire")
+        wait_for(lambda: s3.head_object(Bucket="lifecycle", Key="cold/b").get("StorageClass") == "GLACIER",
+                 what="cold/b to move")
+        self.assertEqual(s3.get_object(Bucket="lifecycle", Key="cold/b")["Body"].read(), b"moves to the cold tier")
+        cold = os.path.join(self.server.data_dir, "objects", "cold", "blobs")
+        self.assertTrue(any(files for _, _, files in os.walk(cold)))
+        self.assertIsNone(s3.head_object(Bucket="lifecycle", Key="keep/c").get("StorageClass"))
 
 
 if __name__ == "__main__":

@@ -584,6 +584,68 @@ class S3Test(ServerTestCase, unittest.TestCase):
             self.assertNotIn("Contents", out)
 
 
+class S3CrashTest(unittest.TestCase):
+    def test_sigkill_during_uploads_and_overwrites_leaves_old_or_new_objects(self):
+        import signal
+        import threading
+        from harness import Server, wait_for
+        s = Server().start()
+        try:
+            s.client("s3").create_bucket(Bucket="crash")
+            lock = threading.Lock()
+            attempts, acked = {}, {}  # key -> bodies tried in order; key -> index of the last acknowledged one
+            stop = threading.Event()
+
+            def storm(t):
+                client = s.client("s3")
+                i = 0
+                while not stop.is_set():
+                    key = "k%d-%d" % (t, i % 4)
+                    body = ("%s #%d|" % (key, i)).encode() * (1 + (i * 7919) % 40000)
+                    with lock:
+                        attempts.setdefault(key, []).append(body)
+                        index = len(attempts[key]) - 1
+                    i += 1
+                    try:
+                        client.put_object(Bucket="crash", Key=key, Body=body)
+                    except Exception:
+                        return  # the server is gone
+                    with lock:
+                        acked[key] = max(acked.get(key, -1), index)
+
+            threads = [threading.Thread(target=storm, args=(t,)) for t in range(4)]
+            for t in threads:
+                t.start()
+            wait_for(lambda: sum(acked.values()) > 150, timeout=60, what="acknowledged uploads")
+            s.proc.send_signal(signal.SIGKILL)
+            s.proc.wait()
+            stop.set()
+            for t in threads:
+                t.join()
+
+            s2 = Server(data_dir=s.data_dir).start()
+            try:
+                c = s2.client("s3")
+                for key, bodies in attempts.items():
+                    try:
+                        got = c.get_object(Bucket="crash", Key=key)
+                    except ClientError:
+                        self.assertNotIn(key, acked, "an acknowledged upload of %s is gone" % key)
+                        continue
+                    body = got["Body"].read()
+                    self.assertEqual(got["ETag"], '"%s"' % hashlib.md5(body).hexdigest(), key)
+                    self.assertIn(body, bodies, "%s holds bytes nobody uploaded whole" % key)
+                    newest = max(i for i, b in enumerate(bodies) if b == body)
+                    self.assertGreaterEqual(newest, acked.get(key, -1), "%s went back before an acknowledged upload" % key)
+                tmp = os.path.join(s.data_dir, "objects", "tmp")
+                self.assertEqual(os.listdir(tmp), [])
+                self.assertEqual(s2.stop(), 0)
+            finally:
+                s2.cleanup()
+        finally:
+            s.cleanup()
+
+
 class S3LifecycleTest(ServerTestCase, unittest.TestCase):
     """The background worker on a server that applies rules every second: dates already past are due now."""
 

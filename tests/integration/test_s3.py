@@ -584,6 +584,49 @@ class S3Test(ServerTestCase, unittest.TestCase):
             self.assertNotIn("Contents", out)
 
 
+class S3ManyKeysTest(ServerTestCase, unittest.TestCase):
+    def test_listing_100000_keys_page_by_page(self):
+        import threading
+        s3 = self.server.client("s3")
+        s3.create_bucket(Bucket="many")
+        host, port = self.server.host_port
+        local = threading.local()
+
+        def put(i):
+            # Keep-alive connections with UNSIGNED-PAYLOAD: quicker to write 100,000 keys than boto3.
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection(host, port, timeout=60)
+            path = "/many/day=%02d/%06d.json" % (i % 50, i)
+            req = botocore.awsrequest.AWSRequest(method="PUT", url=self.server.endpoint + path, data=b"",
+                                                 headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+            botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+            headers = dict(req.headers.items())
+            headers["Content-Length"] = "2"
+            local.conn.request("PUT", path, body=b"{}", headers=headers)
+            resp = local.conn.getresponse()
+            resp.read()
+            return resp.status
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(put, range(100000)))
+        self.assertEqual(set(statuses), {200})
+        keys, pages = [], 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="many"):
+            pages += 1
+            keys += [o["Key"] for o in page["Contents"]]
+        self.assertEqual(pages, 100)
+        self.assertEqual(len(keys), 100000)
+        self.assertEqual(keys, sorted(keys))
+        self.assertEqual(len(set(keys)), 100000)
+        days = s3.list_objects_v2(Bucket="many", Delimiter="/")["CommonPrefixes"]
+        self.assertEqual(len(days), 50)
+        one_day = list(s3.get_paginator("list_objects_v2").paginate(Bucket="many", Prefix="day=07/",
+                                                                    PaginationConfig={"PageSize": 300}))
+        self.assertEqual(sum(p["KeyCount"] for p in one_day), 2000)
+        v1 = list(s3.get_paginator("list_objects").paginate(Bucket="many", Prefix="day=1", Delimiter="/"))
+        self.assertEqual(sum(len(p.get("CommonPrefixes", [])) for p in v1), 10)
+
+
 class S3CrashTest(unittest.TestCase):
     def test_sigkill_during_uploads_and_overwrites_leaves_old_or_new_objects(self):
         import signal

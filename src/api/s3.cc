@@ -1086,7 +1086,7 @@ Result<HttpResponse> S3Api::CopyObject(RequestContext& ctx, const S3Route& route
   }
   // The bytes are copied into a blob of the new version's own.
   std::string md5;
-  EL_ASSIGN_OR_RETURN(auto blob, CopyBytes(src_bucket, v, 0, v.size, &md5));
+  EL_ASSIGN_OR_RETURN(auto blob, CopyBytes(src_bucket, v, 0, v.size, &md5, "", nullptr));
   // A multipart source keeps its ETag's form only in S3's own copy; here the copy is one part.
   const std::string etag = v.attributes.parts_count > 0 ? "\"" + HexEncode(md5) + "\"" : v.etag;
   attrs.parts_count = 0;
@@ -1104,19 +1104,26 @@ Result<HttpResponse> S3Api::CopyObject(RequestContext& ctx, const S3Route& route
 
 Result<std::unique_ptr<objects::BlobWriter>> S3Api::CopyBytes(const std::string& bucket,
                                                               const objects::ObjectVersion& v, uint64_t first,
-                                                              uint64_t length, std::string* md5_out) {
+                                                              uint64_t length, std::string* md5_out,
+                                                              const std::string& algorithm,
+                                                              std::string* checksum_b64) {
   EL_ASSIGN_OR_RETURN(auto reader, store_.Read(bucket, v, first, length));
   EL_ASSIGN_OR_RETURN(auto blob, store_.NewBlob());
   auth::StreamingDigest md5(auth::StreamingDigest::Algorithm::kMd5);
+  std::optional<S3Checksum> checksum;
+  if (!algorithm.empty()) checksum.emplace(algorithm);
   std::string buf(1 << 20, '\0');
   for (;;) {
     EL_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
     if (n == 0) break;
-    md5.Update(std::string_view(buf.data(), n));
-    EL_RETURN_IF_ERROR(blob->Write(std::string_view(buf.data(), n)));
+    const std::string_view piece(buf.data(), n);
+    md5.Update(piece);
+    if (checksum) checksum->Update(piece);
+    EL_RETURN_IF_ERROR(blob->Write(piece));
   }
   if (blob->size() != length) return Status::DataLoss("the copy source is shorter than recorded");
   *md5_out = md5.Final();
+  if (checksum) *checksum_b64 = auth::Base64Encode(checksum->Final());
   return blob;
 }
 
@@ -1190,32 +1197,8 @@ Result<HttpResponse> S3Api::UploadPart(RequestContext& ctx, const S3Route& route
     if (length > options_.max_object_bytes) {
       return S3Error(StatusCode::kInvalidArgument, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
     }
-    std::string md5;
-    EL_ASSIGN_OR_RETURN(auto blob, CopyBytes(src_bucket, v, first, length, &md5));
-    std::string checksum;
-    if (!algo.empty()) {  // computed over the copied bytes
-      EL_ASSIGN_OR_RETURN(auto reader, store_.Read(src_bucket, v, first, length));
-      std::string all;
-      std::string buf(1 << 20, '\0');
-      if (algo == "SHA1" || algo == "SHA256") {
-        auth::StreamingDigest d(algo == "SHA1" ? auth::StreamingDigest::Algorithm::kSha1
-                                               : auth::StreamingDigest::Algorithm::kSha256);
-        for (;;) {
-          EL_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
-          if (n == 0) break;
-          d.Update(std::string_view(buf.data(), n));
-        }
-        checksum = auth::Base64Encode(d.Final());
-      } else {
-        std::string crc = ChecksumOf(algo, "");
-        for (;;) {
-          EL_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
-          if (n == 0) break;
-          crc = CombineCrc(algo, crc, ChecksumOf(algo, std::string_view(buf.data(), n)), n);
-        }
-        checksum = auth::Base64Encode(crc);
-      }
-    }
+    std::string md5, checksum;
+    EL_ASSIGN_OR_RETURN(auto blob, CopyBytes(src_bucket, v, first, length, &md5, algo, &checksum));
     const std::string etag = "\"" + HexEncode(md5) + "\"";
     EL_ASSIGN_OR_RETURN(auto stored,
                         store_.PutPart(route.bucket, route.key, upload_id, part, std::move(blob), etag, checksum));

@@ -89,9 +89,11 @@ class S3Api {
   // The upload sink of a PutObject or UploadPart whose body has arrived (or, over
   // HTTP/2, the body run through one), once it accepted the whole body.
   Result<S3UploadSink*> FinishedUpload(HttpRequest& request);
-  // Reads a whole version (or the range [first, last]) into a new blob, with its MD5.
+  // Copies `length` bytes of a version from `first` into a new blob, with
+  // their MD5 and (when `algorithm` is set) their checksum in base64.
   Result<std::unique_ptr<objects::BlobWriter>> CopyBytes(const std::string& bucket, const objects::ObjectVersion& v,
-                                                         uint64_t first, uint64_t length, std::string* md5);
+                                                         uint64_t first, uint64_t length, std::string* md5,
+                                                         const std::string& algorithm, std::string* checksum_b64);
 
   objects::ObjectStore& store_;
   S3Options options_;

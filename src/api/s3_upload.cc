@@ -32,12 +32,6 @@ bool IsS3ChecksumAlgorithm(std::string_view n) {
 
 namespace {
 
-uint32_t Crc32Of(std::string_view algorithm, std::string_view data) {
-  auto* p = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
-  if (algorithm == "CRC32") return crc32_gzip_refl(0, p, data.size());
-  return ~crc32_iscsi(p, static_cast<int>(data.size()), 0xFFFFFFFF);
-}
-
 // CRC combination (as zlib's crc32_combine does it for one polynomial):
 // multiplying by x^(8 * len) modulo the polynomial, over GF(2), with the
 // reflected bit order of these CRCs.
@@ -74,12 +68,34 @@ uint32_t ReadBe32(std::string_view b) {
 
 }  // namespace
 
+S3Checksum::S3Checksum(std::string_view algorithm)
+    : sha_(algorithm == "SHA1" || algorithm == "SHA256"), crc32c_(algorithm == "CRC32C") {
+  if (sha_) {
+    digest_ = std::make_unique<auth::StreamingDigest>(algorithm == "SHA1" ? auth::StreamingDigest::Algorithm::kSha1
+                                                                          : auth::StreamingDigest::Algorithm::kSha256);
+  }
+}
+
+void S3Checksum::Update(std::string_view data) {
+  if (digest_) {
+    digest_->Update(data);
+    return;
+  }
+  auto* p = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
+  // ISA-L's CRCs take an int length: at most 1 GiB at a time.
+  for (size_t off = 0; off < data.size();) {
+    const size_t n = std::min<size_t>(data.size() - off, size_t{1} << 30);
+    crc_ = crc32c_ ? ~crc32_iscsi(p + off, static_cast<int>(n), ~crc_) : crc32_gzip_refl(crc_, p + off, n);
+    off += n;
+  }
+}
+
+std::string S3Checksum::Final() { return digest_ ? digest_->Final() : BigEndian(crc_, 4); }
+
 std::string ChecksumOf(std::string_view algorithm, std::string_view data) {
-  if (algorithm == "CRC32" || algorithm == "CRC32C") return BigEndian(Crc32Of(algorithm, data), 4);
-  auth::StreamingDigest d(algorithm == "SHA1" ? auth::StreamingDigest::Algorithm::kSha1
-                                              : auth::StreamingDigest::Algorithm::kSha256);
-  d.Update(data);
-  return d.Final();
+  S3Checksum c(algorithm);
+  c.Update(data);
+  return c.Final();
 }
 
 std::string CombineCrc(std::string_view algorithm, std::string_view first, std::string_view second,
@@ -158,12 +174,8 @@ Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& he
   if (!s->algo_.empty() && !IsS3ChecksumAlgorithm(s->algo_)) {
     return Invalid("InvalidRequest", "Unsupported checksum algorithm: " + s->algo_.substr(0, 32));
   }
-  if (s->algo_ == "sha1") s->checksum_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha1);
-  if (s->algo_ == "sha256") {
-    s->checksum_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kSha256);
-  }
-  s->crc32_plain_ = s->algo_ == "crc32";
-  s->crc32c_ = s->algo_ == "crc32c";
+  for (auto& c : s->algo_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!s->algo_.empty()) s->checksum_.emplace(s->algo_);
   s->content_md5_ = std::string(TrimWhitespace(head.Header("content-md5")));
   return s;
 }
@@ -177,16 +189,8 @@ Status S3UploadSink::Data(std::string_view bytes) {
   }
   md5_digest_->Update(bytes);
   if (sha256_digest_) sha256_digest_->Update(bytes);
-  if (checksum_digest_) checksum_digest_->Update(bytes);
+  if (checksum_) checksum_->Update(bytes);
   if (chunk_digest_) chunk_digest_->Update(bytes);
-  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  // ISA-L's CRCs take an int length: feed them at most 1 GiB at a time.
-  for (size_t off = 0; off < bytes.size();) {
-    const size_t n = std::min<size_t>(bytes.size() - off, size_t{1} << 30);
-    if (crc32_plain_) crc32_ = crc32_gzip_refl(crc32_, p + off, n);
-    if (crc32c_) crc32_ = ~crc32_iscsi(const_cast<unsigned char*>(p + off), static_cast<int>(n), ~crc32_);
-    off += n;
-  }
   return blob_->Write(bytes);
 }
 
@@ -242,7 +246,7 @@ Status S3UploadSink::Trailer(std::string_view line) {
   trailer_text_ += name + ":" + std::string(value) + "\n";
   if (StartsWith(name, "x-amz-checksum-")) {
     std::string algo = name.substr(15);
-    if (algo != algo_) return Invalid("InvalidRequest", "The trailing checksum does not match x-amz-trailer");
+    if (algo != AsciiLower(algo_)) return Invalid("InvalidRequest", "The trailing checksum does not match x-amz-trailer");
     expected_checksum_ = std::string(value);
   }
   return Status::Ok();
@@ -314,18 +318,11 @@ Status S3UploadSink::Finish() {
   if (!content_md5_.empty() && auth::Base64Encode(md5_) != content_md5_) {
     return Invalid("BadDigest", "The Content-MD5 you specified did not match what we received.");
   }
-  if (!algo_.empty()) {
-    if (crc32_plain_ || crc32c_) {
-      checksum_b64_ = auth::Base64Encode(BigEndian(crc32_, 4));
-    } else {
-      checksum_b64_ = auth::Base64Encode(checksum_digest_->Final());
-    }
+  if (checksum_) {
+    checksum_b64_ = auth::Base64Encode(checksum_->Final());
     if (!expected_checksum_.empty() && expected_checksum_ != checksum_b64_) {
-      std::string upper = AsciiLower(algo_);
-      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      return Invalid("BadDigest", "The " + upper + " you specified did not match the calculated checksum.");
+      return Invalid("BadDigest", "The " + algo_ + " you specified did not match the calculated checksum.");
     }
-    for (auto& c : algo_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return Status::Ok();
 }

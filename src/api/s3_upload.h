@@ -25,7 +25,22 @@ namespace eventlake::api {
 
 // The checksum algorithms S3 knows, by their header suffix ("crc32", "sha256", ...).
 bool IsS3ChecksumAlgorithm(std::string_view lower_name);
-// The raw checksum of `data` in `algorithm` (upper case: CRC32, CRC32C, SHA1, SHA256).
+// A checksum computed over data that arrives in pieces, in one of S3's
+// algorithms (upper case: CRC32, CRC32C, SHA1, SHA256).
+class S3Checksum {
+ public:
+  explicit S3Checksum(std::string_view algorithm);
+  void Update(std::string_view data);
+  // The raw checksum (4 bytes for the CRCs, the digest otherwise); call once.
+  std::string Final();
+
+ private:
+  bool sha_ = false, crc32c_ = false;
+  uint32_t crc_ = 0;
+  std::unique_ptr<auth::StreamingDigest> digest_;
+};
+
+// The raw checksum of `data` in `algorithm`.
 std::string ChecksumOf(std::string_view algorithm, std::string_view data);
 // The CRC (CRC32 or CRC32C, raw big-endian bytes) of two pieces joined, from
 // the CRCs of each and the length of the second.
@@ -64,9 +79,8 @@ class S3UploadSink final : public BodySink {
   uint64_t decoded_ = 0;
   std::optional<uint64_t> declared_;  // x-amz-decoded-content-length or Content-Length
   // Digests.
-  std::unique_ptr<auth::StreamingDigest> md5_digest_, sha256_digest_, checksum_digest_;
-  uint32_t crc32_ = 0;
-  bool crc32c_ = false, crc32_plain_ = false;
+  std::unique_ptr<auth::StreamingDigest> md5_digest_, sha256_digest_;
+  std::optional<S3Checksum> checksum_;
   std::string expected_sha256_;  // hex, when the client signed the payload digest
   std::string algo_, expected_checksum_, checksum_b64_, md5_;
   std::string content_md5_;  // Content-MD5 header, base64

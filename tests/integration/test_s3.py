@@ -516,6 +516,12 @@ class S3Test(ServerTestCase, unittest.TestCase):
                                         CopySource={"Bucket": b, "Key": "mp"}, CopySourceRange="bytes=0-9")
         self.assertEqual(copy["CopyPartResult"]["ETag"], '"%s"' % hashlib.md5(b"a" * 10).hexdigest())
         self.s3.abort_multipart_upload(Bucket=b, Key="small", UploadId=small)
+        hashed = self.s3.create_multipart_upload(Bucket=b, Key="hashed", ChecksumAlgorithm="SHA256")["UploadId"]
+        copy = self.s3.upload_part_copy(Bucket=b, Key="hashed", UploadId=hashed, PartNumber=1,
+                                        CopySource={"Bucket": b, "Key": "mp"}, CopySourceRange="bytes=5-14")
+        self.assertEqual(copy["CopyPartResult"]["ChecksumSHA256"],
+                         base64.b64encode(hashlib.sha256(b"a" * 10).digest()).decode())
+        self.s3.abort_multipart_upload(Bucket=b, Key="hashed", UploadId=hashed)
         with self.assertRaises(ClientError) as ctx:
             self.s3.list_parts(Bucket=b, Key="small", UploadId=small)
         self.assertEqual(code(ctx), "NoSuchUpload")

@@ -20,13 +20,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string NewBlobId() {
-  char buf[33];
-  snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(FastRandom64()),
-           static_cast<unsigned long long>(FastRandom64()));
-  return std::string(buf, 32);
-}
-
 // S3 version ids: 32 characters, URL-safe.
 std::string NewVersionId() {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._";
@@ -157,7 +150,8 @@ struct ObjectStore::Impl {
   io::FileSystem& fs;
   const Clock& clock;
   ObjectStoreOptions options;
-  std::string root, tmp_dir, hot_dir, cold_dir;
+  std::unique_ptr<BlobStore> owned_blobs;
+  BlobStore* blobs = nullptr;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -165,26 +159,16 @@ struct ObjectStore::Impl {
   std::thread lifecycle_thread;
 
   Impl(meta::Store& m, io::FileSystem& f, const Clock& c, ObjectStoreOptions o)
-      : meta(m), fs(f), clock(c), options(std::move(o)) {
-    root = options.data_dir + "/objects";
-    tmp_dir = root + "/tmp";
-    hot_dir = root + "/blobs";
-    cold_dir = (options.cold_dir.empty() ? root + "/cold" : options.cold_dir) + "/blobs";
-  }
+      : meta(m), fs(f), clock(c), options(std::move(o)) {}
 
   int64_t NowMs() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count();
   }
-  std::string BlobDir(const std::string& tier, const std::string& id) const {
-    return (tier == "cold" ? cold_dir : hot_dir) + "/" + id.substr(0, 2);
-  }
-  std::string BlobPath(const std::string& tier, const std::string& id) const { return BlobDir(tier, id) + "/" + id; }
 
   Status Start();
   void LifecycleLoop(ObjectStore* store);
   // Copies a version's hot blobs to the cold tier and records it, then removes the hot copies.
-  Result<uint64_t> MoveToCold(const std::string& bucket, int64_t seq, const std::string& blobs_json,
-                              const std::string& storage_class);
+  Result<uint64_t> MoveToCold(int64_t seq, const std::string& blobs_json, const std::string& storage_class);
   Status RequireBucket(meta::Transaction& txn, const std::string& bucket, std::string* versioning);
   // PreconditionFailed (or NoSuchKey for If-Match on a missing key) unless the
   // current version of `key` meets `conditions`.
@@ -204,71 +188,31 @@ struct ObjectStore::Impl {
   void Unlink(const std::vector<std::string>& ids);
 };
 
-// A blob in tmp/ until PutObject renames it into place.
-class FileBlobWriter final : public BlobWriter {
- public:
-  FileBlobWriter(io::FileSystem& fs, std::string id, std::string path, std::unique_ptr<io::File> file)
-      : fs_(fs), id_(std::move(id)), path_(std::move(path)), file_(std::move(file)) {}
-  ~FileBlobWriter() override {
-    file_.reset();
-    if (!committed_) fs_.Remove(path_).IgnoreError();
-  }
-  Status Write(std::string_view bytes) override {
-    EL_RETURN_IF_ERROR(file_->Append(bytes));
-    size_ += bytes.size();
-    // Large uploads go to the disk while they arrive, so that the fsync at
-    // the end waits for the last few megabytes only.
-    if (size_ - written_back_ >= kWritebackBytes) {
-      file_->StartWriteback(written_back_, size_ - written_back_);
-      written_back_ = size_;
-    }
-    return Status::Ok();
-  }
-  uint64_t size() const override { return size_; }
-
-  // Durable under its final name.
-  Status Commit(const std::string& dir, const std::string& path) {
-    EL_RETURN_IF_ERROR(file_->Sync());
-    EL_RETURN_IF_ERROR(fs_.CreateDirs(dir));
-    EL_RETURN_IF_ERROR(fs_.Rename(path_, path));
-    committed_ = true;
-    return fs_.SyncDir(dir);
-  }
-  const std::string& id() const { return id_; }
-
- private:
-  io::FileSystem& fs_;
-  std::string id_, path_;
-  static constexpr uint64_t kWritebackBytes = 8 << 20;
-  std::unique_ptr<io::File> file_;
-  uint64_t size_ = 0;
-  uint64_t written_back_ = 0;
-  bool committed_ = false;
-};
-
-// Reads a range across a version's blobs, one open file at a time.
+// Reads a range across a version's blobs, one open blob at a time.
 class BlobReader final : public ObjectReader {
  public:
   struct Piece {
-    std::string path;
+    std::string id;
+    Tier tier;
     uint64_t size;
   };
-  BlobReader(io::FileSystem& fs, std::vector<Piece> pieces, uint64_t offset, uint64_t length)
-      : fs_(fs), pieces_(std::move(pieces)), offset_(offset), left_(length) {}
+  BlobReader(BlobStore& blobs, std::vector<Piece> pieces, uint64_t offset, uint64_t length)
+      : blobs_(blobs), pieces_(std::move(pieces)), offset_(offset), left_(length) {}
 
   Result<size_t> Read(char* buf, size_t n) override {
     while (left_ > 0 && index_ < pieces_.size() && offset_ >= pieces_[index_].size) {
       offset_ -= pieces_[index_].size;
       ++index_;
-      file_.reset();
+      reader_.reset();
     }
     if (left_ == 0 || index_ >= pieces_.size()) return size_t{0};
-    if (!file_) {
-      EL_ASSIGN_OR_RETURN(file_, fs_.Open(pieces_[index_].path, io::FileSystem::OpenMode::kOpenExisting));
+    const Piece& piece = pieces_[index_];
+    if (!reader_) {
+      EL_ASSIGN_OR_RETURN(reader_, blobs_.Open(piece.id, piece.tier));
     }
-    const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, pieces_[index_].size - offset_}));
-    EL_RETURN_IF_ERROR(file_->ReadAt(offset_, want, &scratch_));
-    if (scratch_.empty()) return Status::DataLoss("object data " + pieces_[index_].path + " is shorter than recorded");
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, piece.size - offset_}));
+    EL_RETURN_IF_ERROR(reader_->ReadAt(offset_, want, &scratch_));
+    if (scratch_.empty()) return Status::DataLoss("object data " + piece.id + " is shorter than recorded");
     std::memcpy(buf, scratch_.data(), scratch_.size());
     offset_ += scratch_.size();
     left_ -= scratch_.size();
@@ -276,11 +220,11 @@ class BlobReader final : public ObjectReader {
   }
 
  private:
-  io::FileSystem& fs_;
+  BlobStore& blobs_;
   std::vector<Piece> pieces_;
   size_t index_ = 0;
   uint64_t offset_, left_;
-  std::unique_ptr<io::File> file_;
+  std::unique_ptr<BlobStore::Reader> reader_;
   std::string scratch_;
 };
 
@@ -345,37 +289,30 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(meta::Store& meta, io::Fi
 }
 
 Status ObjectStore::Impl::Start() {
-  EL_RETURN_IF_ERROR(fs.CreateDirs(tmp_dir));
-  EL_RETURN_IF_ERROR(fs.CreateDirs(hot_dir));
-  EL_RETURN_IF_ERROR(fs.CreateDirs(cold_dir));
+  if (options.blob_store) {
+    blobs = options.blob_store;
+  } else {
+    const std::string root = options.data_dir + "/objects";
+    EL_ASSIGN_OR_RETURN(owned_blobs,
+                        NewLocalBlobStore(fs, root, options.cold_dir.empty() ? root + "/cold" : options.cold_dir));
+    blobs = owned_blobs.get();
+  }
   // Uploads a crash interrupted.
-  EL_ASSIGN_OR_RETURN(auto leftovers, fs.List(tmp_dir));
-  for (const auto& name : leftovers) EL_RETURN_IF_ERROR(fs.Remove(tmp_dir + "/" + name));
-  if (!leftovers.empty()) spdlog::info("objects: removed {} unfinished upload(s) left by the last run", leftovers.size());
+  EL_ASSIGN_OR_RETURN(size_t leftovers, blobs->DiscardUnfinished());
+  if (leftovers > 0) spdlog::info("objects: removed {} unfinished upload(s) left by the last run", leftovers);
   // Blobs whose last reference went away just before a crash.
   EL_ASSIGN_OR_RETURN(auto unreferenced, meta.Query("SELECT id FROM s3_blobs WHERE refs <= 0"));
   std::vector<std::string> ids;
   for (const auto& r : unreferenced) ids.push_back(meta::AsText(r[0]));
   Unlink(ids);
-  // Blobs renamed into place whose metadata never committed.
-  size_t orphans = 0;
-  for (const std::string& tier : {std::string("hot"), std::string("cold")}) {
-    const std::string& dir = tier == "cold" ? cold_dir : hot_dir;
-    auto subdirs = fs.List(dir);
-    if (!subdirs.ok()) continue;
-    for (const auto& sub : *subdirs) {
-      auto files = fs.List(dir + "/" + sub);
-      if (!files.ok()) continue;
-      for (const auto& id : *files) {
-        EL_ASSIGN_OR_RETURN(auto row, meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
-        if (row.empty() || meta::AsText(row[0][0]) != tier) {
-          fs.Remove(dir + "/" + sub + "/" + id).IgnoreError();
-          ++orphans;
-        }
-      }
-    }
-  }
-  if (orphans > 0) spdlog::info("objects: removed {} object file(s) that no object refers to", orphans);
+  // Blobs committed whose metadata never was, and copies a transition left behind.
+  std::vector<std::pair<std::string, Tier>> orphans;
+  EL_RETURN_IF_ERROR(blobs->ForEach([&](const std::string& id, Tier tier) {
+    auto row = meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id});
+    if (row.ok() && (row->empty() || ParseTier(meta::AsText((*row)[0][0])) != tier)) orphans.emplace_back(id, tier);
+  }));
+  for (const auto& [id, tier] : orphans) blobs->Remove(id, tier).IgnoreError();
+  if (!orphans.empty()) spdlog::info("objects: removed {} object file(s) that no object refers to", orphans.size());
   for (const auto& zone : options.zones) {
     EL_ASSIGN_OR_RETURN(auto found, meta.Query("SELECT 1 FROM s3_buckets WHERE name = ?", {zone}));
     if (found.empty()) {
@@ -395,7 +332,7 @@ void ObjectStore::Impl::Unlink(const std::vector<std::string>& ids) {
   for (const auto& id : ids) {
     auto row = meta.Query("SELECT tier FROM s3_blobs WHERE id = ? AND refs <= 0", {id});
     if (!row.ok() || row->empty()) continue;
-    Status s = fs.Remove(BlobPath(meta::AsText((*row)[0][0]), id));
+    Status s = blobs->Remove(id, ParseTier(meta::AsText((*row)[0][0])).value_or(Tier::kHot));
     if (!s.ok() && s.code() != StatusCode::kNotFound) {
       spdlog::warn("objects: removing blob {}: {}", id, s.ToString());
       continue;
@@ -458,7 +395,7 @@ Status ObjectStore::Impl::InsertVersion(meta::Transaction& txn, const std::strin
 Status ObjectStore::Impl::Settle(const Status& committed, const std::string& id,
                                  const std::vector<std::string>& unlink) {
   if (!committed.ok()) {
-    fs.Remove(BlobPath("hot", id)).IgnoreError();  // in place, but nothing refers to it
+    blobs->Remove(id, Tier::kHot).IgnoreError();  // committed, but nothing refers to it
     return committed;
   }
   Unlink(unlink);
@@ -557,19 +494,16 @@ Status ObjectStore::SetBucketConfig(const std::string& bucket, const std::string
 }
 
 Result<std::unique_ptr<BlobWriter>> ObjectStore::NewBlob() {
-  std::string id = NewBlobId();
-  std::string path = impl_->tmp_dir + "/" + id;
-  EL_ASSIGN_OR_RETURN(auto file, impl_->fs.Open(path, io::FileSystem::OpenMode::kCreateNew));
-  return std::unique_ptr<BlobWriter>(new FileBlobWriter(impl_->fs, std::move(id), std::move(path), std::move(file)));
+  EL_ASSIGN_OR_RETURN(auto writer, impl_->blobs->Create());
+  return std::unique_ptr<BlobWriter>(std::move(writer));
 }
 
 Result<ObjectVersion> ObjectStore::PutObject(const std::string& bucket, const std::string& key,
                                              std::unique_ptr<BlobWriter> blob, const std::string& etag,
                                              ObjectAttributes attributes, const WriteConditions& conditions) {
-  auto* writer = static_cast<FileBlobWriter*>(blob.get());
+  auto* writer = static_cast<BlobStore::Writer*>(blob.get());  // NewBlob made it
   const std::string id = writer->id();
-  const std::string dir = impl_->BlobDir("hot", id);
-  EL_RETURN_IF_ERROR(writer->Commit(dir, dir + "/" + id));
+  EL_RETURN_IF_ERROR(writer->Commit());
 
   ObjectVersion v;
   v.key = key;
@@ -626,10 +560,10 @@ Result<std::unique_ptr<ObjectReader>> ObjectStore::Read(const std::string& bucke
       const std::string id = b[0].get<std::string>();
       EL_ASSIGN_OR_RETURN(auto tier, impl_->meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
       if (tier.empty()) return Status::DataLoss("object data " + id + " is missing");
-      pieces.push_back({impl_->BlobPath(meta::AsText(tier[0][0]), id), b[1].get<uint64_t>()});
+      pieces.push_back({id, ParseTier(meta::AsText(tier[0][0])).value_or(Tier::kHot), b[1].get<uint64_t>()});
     }
   }
-  return std::unique_ptr<ObjectReader>(new BlobReader(impl_->fs, std::move(pieces), offset, length));
+  return std::unique_ptr<ObjectReader>(new BlobReader(*impl_->blobs, std::move(pieces), offset, length));
 }
 
 Result<DeleteResult> ObjectStore::DeleteObject(const std::string& bucket, const std::string& key,
@@ -740,10 +674,9 @@ Result<UploadInfo> ObjectStore::GetUpload(const std::string& bucket, const std::
 Result<PartInfo> ObjectStore::PutPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
                                       int part_number, std::unique_ptr<BlobWriter> blob, const std::string& etag,
                                       const std::string& checksum) {
-  auto* writer = static_cast<FileBlobWriter*>(blob.get());
+  auto* writer = static_cast<BlobStore::Writer*>(blob.get());  // NewBlob made it
   const std::string id = writer->id();
-  const std::string dir = impl_->BlobDir("hot", id);
-  EL_RETURN_IF_ERROR(writer->Commit(dir, dir + "/" + id));
+  EL_RETURN_IF_ERROR(writer->Commit());
   PartInfo p{part_number, writer->size(), etag, impl_->NowMs(), checksum};
   std::vector<std::string> unlink;
   Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
@@ -1030,34 +963,18 @@ Result<std::vector<LifecycleRule>> ObjectStore::GetLifecycle(const std::string& 
   return out;
 }
 
-Result<uint64_t> ObjectStore::Impl::MoveToCold(const std::string& bucket, int64_t seq, const std::string& blobs_json,
+Result<uint64_t> ObjectStore::Impl::MoveToCold(int64_t seq, const std::string& blobs_json,
                                                const std::string& storage_class) {
-  json blobs = json::parse(blobs_json, nullptr, false);
+  json list = json::parse(blobs_json, nullptr, false);
   uint64_t moved = 0;
   std::vector<std::string> hot_copies;
-  if (blobs.is_array()) {
-    for (const auto& b : blobs) {
+  if (list.is_array()) {
+    for (const auto& b : list) {
       const std::string id = b[0].get<std::string>();
       EL_ASSIGN_OR_RETURN(auto tier, meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
-      if (tier.empty() || meta::AsText(tier[0][0]) == "cold") continue;
-      // The cold copy, whole and durable under its name before anything refers to it.
-      const std::string dir = BlobDir("cold", id), tmp = dir + "/" + id + ".tmp";
-      EL_RETURN_IF_ERROR(fs.CreateDirs(dir));
-      EL_ASSIGN_OR_RETURN(auto src, fs.Open(BlobPath("hot", id), io::FileSystem::OpenMode::kOpenExisting));
-      fs.Remove(tmp).IgnoreError();
-      EL_ASSIGN_OR_RETURN(auto dst, fs.Open(tmp, io::FileSystem::OpenMode::kCreateNew));
-      std::string buf;
-      for (uint64_t off = 0;;) {
-        EL_RETURN_IF_ERROR(src->ReadAt(off, 1 << 20, &buf));
-        if (buf.empty()) break;
-        EL_RETURN_IF_ERROR(dst->Append(buf));
-        off += buf.size();
-      }
-      EL_RETURN_IF_ERROR(dst->Sync());
-      moved += dst->Size();
-      dst.reset();
-      EL_RETURN_IF_ERROR(fs.Rename(tmp, BlobPath("cold", id)));
-      EL_RETURN_IF_ERROR(fs.SyncDir(dir));
+      if (tier.empty() || meta::AsText(tier[0][0]) == TierName(Tier::kCold)) continue;
+      EL_RETURN_IF_ERROR(blobs->Copy(id, Tier::kHot, Tier::kCold));
+      moved += b[1].get<uint64_t>();
       hot_copies.push_back(id);
     }
   }
@@ -1071,8 +988,7 @@ Result<uint64_t> ObjectStore::Impl::MoveToCold(const std::string& bucket, int64_
     a.storage_class = storage_class;
     return txn.Execute("UPDATE s3_objects SET meta = ? WHERE seq = ?", {AttributesToJson(a).dump(), seq}).status();
   }));
-  for (const auto& id : hot_copies) fs.Remove(BlobPath("hot", id)).IgnoreError();
-  (void)bucket;
+  for (const auto& id : hot_copies) blobs->Remove(id, Tier::kHot).IgnoreError();
   return moved;
 }
 
@@ -1137,7 +1053,7 @@ Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
           const bool due = (t.days && DueAfterDays(current.last_modified_ms, *t.days) <= now) ||
                            (t.date_ms && *t.date_ms <= now);
           if (!due || current.attributes.storage_class == t.storage_class) continue;
-          EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(bucket.name, seqs[0], blobs[0], t.storage_class));
+          EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(seqs[0], blobs[0], t.storage_class));
           ++report.transitioned;
           report.transitioned_bytes += bytes;
           break;

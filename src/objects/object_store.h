@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "io/file_system.h"
 #include "meta/store.h"
+#include "objects/blob_store.h"
 
 namespace eventlake::objects {
 
@@ -53,14 +54,6 @@ struct ObjectVersion {
   std::string etag;  // with the quotes
   int64_t last_modified_ms = 0;
   ObjectAttributes attributes;
-};
-
-// A blob being written: bytes go to a temporary file, Commit makes it durable.
-class BlobWriter {
- public:
-  virtual ~BlobWriter() = default;
-  virtual Status Write(std::string_view bytes) = 0;
-  virtual uint64_t size() const = 0;
 };
 
 // Reads an object's bytes (a range of them) across its blobs.
@@ -174,6 +167,8 @@ struct LifecycleReport {
 struct ObjectStoreOptions {
   std::string data_dir;  // objects live in <data_dir>/objects
   std::string cold_dir;  // the cold tier; empty: <data_dir>/objects/cold
+  // Where the bytes go; null: local files under data_dir and cold_dir. Must outlive the store.
+  BlobStore* blob_store = nullptr;
   std::string region = "us-east-1";
   std::vector<std::string> zones;  // buckets created at start when missing
   // How often the background worker applies lifecycle rules; zero: never
@@ -199,7 +194,7 @@ class ObjectStore {
   Result<std::string> GetBucketConfig(const std::string& bucket, const std::string& part) const;
   Status SetBucketConfig(const std::string& bucket, const std::string& part, const std::string& value);
 
-  // Writing an object: NewBlob, Write its bytes, then PutObject.
+  // Writing an object: NewBlob, Write its bytes, then PutObject (which commits the blob).
   Result<std::unique_ptr<BlobWriter>> NewBlob();
   // Makes the blob durable and the new version current, atomically. The
   // writer is consumed. Returns the version written.

@@ -5,6 +5,8 @@
 #include "common/test_dir.h"
 #include "io/fault_injection_file_system.h"
 
+#include <map>
+
 namespace eventlake::objects {
 namespace {
 
@@ -299,6 +301,91 @@ TEST_F(ObjectStoreTest, LifecycleOfVersionsAndDeleteMarkers) {
   VersionListRequest m;
   m.prefix = "m";
   EXPECT_TRUE(store_->ListVersions("raw", m)->versions.empty());
+}
+
+// Object bytes kept in memory: the object store needs nothing of a backend
+// but the BlobStore interface (as a remote S3-compatible backend would be).
+class MemoryBlobStore : public BlobStore {
+ public:
+  std::map<std::pair<std::string, Tier>, std::string> blobs;
+
+  class MemoryWriter : public Writer {
+   public:
+    MemoryWriter(MemoryBlobStore& store, std::string id) : store_(store), id_(std::move(id)) {}
+    Status Write(std::string_view bytes) override {
+      data_.append(bytes);
+      return Status::Ok();
+    }
+    uint64_t size() const override { return data_.size(); }
+    const std::string& id() const override { return id_; }
+    Status Commit() override {
+      store_.blobs[{id_, Tier::kHot}] = data_;
+      return Status::Ok();
+    }
+
+   private:
+    MemoryBlobStore& store_;
+    std::string id_, data_;
+  };
+  class MemoryReader : public Reader {
+   public:
+    explicit MemoryReader(std::string data) : data_(std::move(data)) {}
+    Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+      *out = offset < data_.size() ? data_.substr(offset, n) : std::string();
+      return Status::Ok();
+    }
+
+   private:
+    std::string data_;
+  };
+
+  Result<std::unique_ptr<Writer>> Create() override {
+    return std::unique_ptr<Writer>(new MemoryWriter(*this, "blob" + std::to_string(next_++)));
+  }
+  Result<std::unique_ptr<Reader>> Open(const std::string& id, Tier tier) override {
+    auto it = blobs.find({id, tier});
+    if (it == blobs.end()) return Status::NotFound(id);
+    return std::unique_ptr<Reader>(new MemoryReader(it->second));
+  }
+  Status Remove(const std::string& id, Tier tier) override {
+    return blobs.erase({id, tier}) ? Status::Ok() : Status::NotFound(id);
+  }
+  Status Copy(const std::string& id, Tier from, Tier to) override {
+    blobs[{id, to}] = blobs.at({id, from});
+    return Status::Ok();
+  }
+  Status ForEach(const std::function<void(const std::string& id, Tier tier)>& fn) override {
+    auto copy = blobs;
+    for (const auto& [key, data] : copy) fn(key.first, key.second);
+    return Status::Ok();
+  }
+  Result<size_t> DiscardUnfinished() override { return size_t{0}; }
+
+ private:
+  int next_ = 0;
+};
+
+TEST_F(ObjectStoreTest, AnotherBlobBackendServesTheSameObjects) {
+  MemoryBlobStore memory;
+  store_.reset();
+  ObjectStoreOptions o;
+  o.data_dir = "/data";
+  o.blob_store = &memory;
+  o.lifecycle_interval = std::chrono::milliseconds(0);
+  store_ = std::move(*ObjectStore::Open(*meta_, fs_, clock_, o));
+  ASSERT_TRUE(Put("raw", "k", "first").ok());
+  ASSERT_TRUE(Put("raw", "k", "second").ok());
+  EXPECT_EQ(Get("raw", "k"), "second");
+  EXPECT_EQ(memory.blobs.size(), 1u);  // the first one was released
+  LifecycleRule cold;
+  cold.transitions.push_back({0, std::nullopt, "GLACIER"});
+  ASSERT_TRUE(store_->SetLifecycle("raw", {cold}).ok());
+  clock_.Advance(std::chrono::hours(3));  // past midnight: 0 days are due
+  EXPECT_EQ(store_->ApplyLifecycle()->transitioned, 1);
+  EXPECT_EQ(memory.blobs.begin()->first.second, Tier::kCold);
+  EXPECT_EQ(Get("raw", "k"), "second");
+  ASSERT_TRUE(store_->DeleteObject("raw", "k", "").ok());
+  EXPECT_TRUE(memory.blobs.empty());
 }
 
 TEST_F(ObjectStoreTest, TagsBelongToAVersion) {

@@ -1147,7 +1147,7 @@ Result<HttpResponse> S3Api::CreateUpload(const S3Route& route, const HttpRequest
   std::string algo = AsciiLower(TrimWhitespace(request.Header("x-amz-checksum-algorithm")));
   if (!algo.empty() && !IsS3ChecksumAlgorithm(algo)) {
     return InvalidArgument("Checksum algorithm provided is unsupported. Please try again with any of the valid types: "
-                           "[CRC32, CRC32C, SHA1, SHA256]");
+                           "[CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
   }
   std::string type = std::string(TrimWhitespace(request.Header("x-amz-checksum-type")));
   if (!type.empty() && type != "COMPOSITE" && type != "FULL_OBJECT") return InvalidArgument("Invalid checksum type");
@@ -1155,9 +1155,12 @@ Result<HttpResponse> S3Api::CreateUpload(const S3Route& route, const HttpRequest
     return InvalidArgument("The FULL_OBJECT checksum type cannot be used with the " + UpperAlgo(algo) +
                            " checksum algorithm.");
   }
+  if (algo == "crc64nvme" && type == "COMPOSITE") {
+    return InvalidArgument("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.");
+  }
   if (!algo.empty()) {
     attrs.checksum_algorithm = UpperAlgo(algo);
-    attrs.checksum_type = type.empty() ? "COMPOSITE" : type;
+    attrs.checksum_type = !type.empty() ? type : algo == "crc64nvme" ? "FULL_OBJECT" : "COMPOSITE";
   }
   EL_ASSIGN_OR_RETURN(auto upload, store_.CreateUpload(route.bucket, route.key, attrs));
   std::string inner;

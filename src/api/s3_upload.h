@@ -26,7 +26,7 @@ namespace eventlake::api {
 // The checksum algorithms S3 knows, by their header suffix ("crc32", "sha256", ...).
 bool IsS3ChecksumAlgorithm(std::string_view lower_name);
 // A checksum computed over data that arrives in pieces, in one of S3's
-// algorithms (upper case: CRC32, CRC32C, SHA1, SHA256).
+// algorithms (upper case: CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
 class S3Checksum {
  public:
   explicit S3Checksum(std::string_view algorithm);
@@ -35,15 +35,16 @@ class S3Checksum {
   std::string Final();
 
  private:
-  bool sha_ = false, crc32c_ = false;
+  bool sha_ = false, crc32c_ = false, crc64_ = false;
   uint32_t crc_ = 0;
+  uint64_t crc64_value_ = 0;
   std::unique_ptr<auth::StreamingDigest> digest_;
 };
 
 // The raw checksum of `data` in `algorithm`.
 std::string ChecksumOf(std::string_view algorithm, std::string_view data);
-// The CRC (CRC32 or CRC32C, raw big-endian bytes) of two pieces joined, from
-// the CRCs of each and the length of the second.
+// The CRC (CRC32, CRC32C or CRC64NVME, raw big-endian bytes) of two pieces
+// joined, from the CRCs of each and the length of the second.
 std::string CombineCrc(std::string_view algorithm, std::string_view first, std::string_view second,
                        uint64_t second_length);
 

@@ -132,10 +132,15 @@ TEST(S3UploadSinkTest, SignedChunksAreVerifiedInAChain) {
 
 TEST(S3ChecksumTest, CrcsOfPiecesCombineIntoTheCrcOfTheWhole) {
   const std::string a = "The lake keeps every event", b = std::string(100000, 'z') + " and then some";
-  for (const char* algo : {"CRC32", "CRC32C"}) {
+  for (const char* algo : {"CRC32", "CRC32C", "CRC64NVME"}) {
     EXPECT_EQ(CombineCrc(algo, ChecksumOf(algo, a), ChecksumOf(algo, b), b.size()), ChecksumOf(algo, a + b)) << algo;
   }
   EXPECT_EQ(B64(ChecksumOf("CRC32", "hello world")), "DUoRhQ==");
+  EXPECT_EQ(HexEncode(ChecksumOf("CRC64NVME", "123456789")), "ae8b14860a799888");  // the standard check value
+  // Pieces of any size give the same CRC as the whole (the 8-byte steps and the tail).
+  S3Checksum pieces("CRC64NVME");
+  for (size_t at = 0; at < b.size(); at += 13) pieces.Update(std::string_view(b).substr(at, 13));
+  EXPECT_EQ(pieces.Final(), ChecksumOf("CRC64NVME", b));
   EXPECT_EQ(B64(ChecksumOf("SHA256", "")), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 }
 

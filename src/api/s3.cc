@@ -537,6 +537,14 @@ Result<std::vector<objects::LifecycleRule>> ParseLifecycle(const std::string& bo
       if (!kColdClasses.count(tr.storage_class)) return MalformedXml();
       r.transitions.push_back(tr);
     }
+    for (auto t : node.children("NoncurrentVersionTransition")) {
+      action = true;
+      objects::LifecycleRule::NoncurrentTransition tr;
+      EL_ASSIGN_OR_RETURN(tr.days, PositiveInt(t.child("NoncurrentDays"), "NoncurrentDays"));
+      tr.storage_class = ChildText(t, "StorageClass");
+      if (!kColdClasses.count(tr.storage_class)) return MalformedXml();
+      r.noncurrent_transitions.push_back(tr);
+    }
     if (auto n = node.child("NoncurrentVersionExpiration")) {
       action = true;
       EL_ASSIGN_OR_RETURN(r.noncurrent_days, PositiveInt(n.child("NoncurrentDays"), "NoncurrentDays"));

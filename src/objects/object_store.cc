@@ -890,6 +890,9 @@ json RuleToJson(const LifecycleRule& r) {
     t.push_back(one);
   }
   j["Transitions"] = t;
+  json nt = json::array();
+  for (const auto& tr : r.noncurrent_transitions) nt.push_back({{"Days", tr.days}, {"StorageClass", tr.storage_class}});
+  j["NoncurrentTransitions"] = nt;
   return j;
 }
 
@@ -914,6 +917,11 @@ LifecycleRule RuleFromJson(const json& j) {
       if (t.contains("Days")) tr.days = t["Days"].get<int>();
       if (t.contains("Date")) tr.date_ms = t["Date"].get<int64_t>();
       r.transitions.push_back(tr);
+    }
+  }
+  if (j.contains("NoncurrentTransitions") && j["NoncurrentTransitions"].is_array()) {
+    for (const auto& t : j["NoncurrentTransitions"]) {
+      r.noncurrent_transitions.push_back({t.value("Days", 0), t.value("StorageClass", "")});
     }
   }
   return r;
@@ -1018,6 +1026,7 @@ Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
         }
         i = j;
         const ObjectVersion& current = versions[0];
+        std::vector<bool> removed(versions.size(), false);
         // Noncurrent versions: due some days after a newer version replaced them.
         if (rule.noncurrent_days) {
           int kept = 0;
@@ -1029,8 +1038,22 @@ Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
             }
             if (DueAfterDays(versions[k - 1].last_modified_ms, *rule.noncurrent_days) <= now) {
               EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, versions[k].version_id).status());
+              removed[k] = true;
               ++report.noncurrent_removed;
             }
+          }
+        }
+        for (size_t k = 1; k < versions.size() && !rule.noncurrent_transitions.empty(); ++k) {
+          if (removed[k] || versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
+          for (const auto& t : rule.noncurrent_transitions) {
+            if (DueAfterDays(versions[k - 1].last_modified_ms, t.days) > now ||
+                versions[k].attributes.storage_class == t.storage_class) {
+              continue;
+            }
+            EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(seqs[k], blobs[k], t.storage_class));
+            ++report.transitioned;
+            report.transitioned_bytes += bytes;
+            break;
           }
         }
         if (current.delete_marker) {

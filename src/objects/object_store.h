@@ -152,6 +152,12 @@ struct LifecycleRule {
     std::string storage_class;
   };
   std::vector<Transition> transitions;
+  // Noncurrent versions move too, some days after a newer version replaced them.
+  struct NoncurrentTransition {
+    int days = 0;
+    std::string storage_class;
+  };
+  std::vector<NoncurrentTransition> noncurrent_transitions;
 };
 
 // What one pass of the lifecycle rules did.

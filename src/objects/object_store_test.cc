@@ -274,6 +274,7 @@ TEST_F(ObjectStoreTest, LifecycleOfVersionsAndDeleteMarkers) {
   r.noncurrent_days = 1;
   r.newer_noncurrent_versions = 1;
   r.expired_object_delete_marker = true;
+  r.noncurrent_transitions.push_back({1, "STANDARD_IA"});
   ASSERT_TRUE(store_->SetLifecycle("raw", {r}).ok());
   ASSERT_TRUE(Put("raw", "k", "v1").ok());
   ASSERT_TRUE(Put("raw", "k", "v2").ok());
@@ -281,8 +282,11 @@ TEST_F(ObjectStoreTest, LifecycleOfVersionsAndDeleteMarkers) {
   clock_.Advance(std::chrono::hours(48));
   auto report = store_->ApplyLifecycle();
   EXPECT_EQ(report->noncurrent_removed, 1);  // v1; v2 is the one newer noncurrent version kept
+  EXPECT_EQ(report->transitioned, 1);        // v2, noncurrent for a day, moves
   auto versions = store_->ListVersions("raw", {});
   ASSERT_EQ(versions->versions.size(), 2u);
+  EXPECT_EQ(versions->versions[1].attributes.storage_class, "STANDARD_IA");
+  EXPECT_EQ(versions->versions[0].attributes.storage_class, "STANDARD");  // the current one stays
   clock_.Advance(std::chrono::hours(24 * 10));
   report = store_->ApplyLifecycle();
   EXPECT_EQ(report->expired, 1);  // v3 gets a delete marker on top

@@ -3,6 +3,10 @@
 #include <isa-l/crc.h>
 
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 
 #include "common/strings.h"
@@ -11,6 +15,8 @@ namespace eventlake::api {
 namespace {
 
 constexpr size_t kMaxFramingLine = 4096;  // a chunk header or a trailer line
+// Uploads at least this large hash on a second thread while the first receives and writes.
+constexpr uint64_t kHashOnOwnThreadBytes = 4 << 20;
 
 Status Invalid(std::string code, std::string message) {
   return Status::InvalidArgument(std::move(message)).WithType(std::move(code));
@@ -160,6 +166,62 @@ std::string CombineCrc(std::string_view algorithm, std::string_view first, std::
   return BigEndian(GfMultiply<uint32_t>(XPow8n<uint32_t>(second_length, poly), a, poly) ^ b, 4);
 }
 
+// Hashes the chunks it is given, in order, on its own thread; at most a few
+// chunks wait, so a producer that runs ahead waits for it.
+class S3UploadSink::Hasher {
+ public:
+  explicit Hasher(S3UploadSink& sink) : sink_(sink), thread_([this] { Run(); }) {}
+  ~Hasher() { Finish(); }
+  void Push(std::string_view bytes) {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return queue_.size() < kMaxQueued; });
+    queue_.emplace_back(bytes);
+    ready_.notify_one();
+  }
+  // Waits until every chunk pushed is hashed, and stops the thread.
+  void Finish() {
+    {
+      std::lock_guard lock(mu_);
+      if (done_) return;
+      done_ = true;
+      ready_.notify_one();
+    }
+    thread_.join();
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 8;
+  void Run() {
+    for (;;) {
+      std::string chunk;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [&] { return done_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // done, and nothing left
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+        room_.notify_one();
+      }
+      sink_.Hash(chunk);
+    }
+  }
+  S3UploadSink& sink_;
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<std::string> queue_;  // guarded by mu_
+  bool done_ = false;              // guarded by mu_
+  std::thread thread_;
+};
+
+S3UploadSink::S3UploadSink() = default;
+S3UploadSink::~S3UploadSink() = default;  // the hasher stops before the digests it uses (declared before it) go
+
+void S3UploadSink::Hash(std::string_view bytes) {
+  md5_digest_->Update(bytes);
+  if (sha256_digest_) sha256_digest_->Update(bytes);
+  if (checksum_) checksum_->Update(bytes);
+}
+
 Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& head,
                                                            const auth::VerifiedRequest* verified,
                                                            std::unique_ptr<objects::BlobWriter> blob,
@@ -231,6 +293,8 @@ Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& he
   }
   for (auto& c : s->algo_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (!s->algo_.empty()) s->checksum_.emplace(s->algo_);
+  const uint64_t expected = s->declared_.value_or(0);
+  if (expected >= kHashOnOwnThreadBytes) s->hasher_ = std::make_unique<Hasher>(*s);
   s->content_md5_ = std::string(TrimWhitespace(head.Header("content-md5")));
   return s;
 }
@@ -242,9 +306,11 @@ Status S3UploadSink::Data(std::string_view bytes) {
   if (declared_ && decoded_ > *declared_) {
     return Invalid("IncompleteBody", "The request body is longer than the declared length");
   }
-  md5_digest_->Update(bytes);
-  if (sha256_digest_) sha256_digest_->Update(bytes);
-  if (checksum_) checksum_->Update(bytes);
+  if (hasher_) {
+    hasher_->Push(bytes);
+  } else {
+    Hash(bytes);
+  }
   if (chunk_digest_) chunk_digest_->Update(bytes);
   return blob_->Write(bytes);
 }
@@ -365,6 +431,7 @@ Status S3UploadSink::Finish() {
       return Status::PermissionDenied("The trailing header signature does not match.").WithType("SignatureDoesNotMatch");
     }
   }
+  if (hasher_) hasher_->Finish();
   md5_ = md5_digest_->Final();
   if (sha256_digest_ && HexEncode(sha256_digest_->Final()) != expected_sha256_) {
     return Invalid("XAmzContentSHA256Mismatch",

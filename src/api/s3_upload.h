@@ -69,7 +69,11 @@ class S3UploadSink final : public BodySink {
   const std::string& checksum() const { return checksum_b64_; }
 
  private:
-  S3UploadSink() = default;
+  S3UploadSink();
+ public:
+  ~S3UploadSink() override;
+
+ private:
   Status Data(std::string_view bytes);
   Status ChunkHeader(std::string_view line);
   Status Trailer(std::string_view line);
@@ -82,6 +86,11 @@ class S3UploadSink final : public BodySink {
   // Digests.
   std::unique_ptr<auth::StreamingDigest> md5_digest_, sha256_digest_;
   std::optional<S3Checksum> checksum_;
+  // Large uploads hash on a thread of their own while this one receives and
+  // writes: the digests above are then touched only by that thread until Finish.
+  class Hasher;
+  std::unique_ptr<Hasher> hasher_;
+  void Hash(std::string_view bytes);
   std::string expected_sha256_;  // hex, when the client signed the payload digest
   std::string algo_, expected_checksum_, checksum_b64_, md5_;
   std::string content_md5_;  // Content-MD5 header, base64

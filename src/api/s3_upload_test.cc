@@ -63,6 +63,29 @@ TEST(S3UploadSinkTest, APlainBodyIsHashedAndChecked) {
             "InvalidRequest");
 }
 
+TEST(S3UploadSinkTest, ALargeBodyIsHashedOnItsOwnThreadWithTheSameResult) {
+  std::string body(6 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 2654435761u >> 13);
+  const std::string crc = B64(ChecksumOf("CRC32C", body));
+  std::string stored;
+  auto sink = S3UploadSink::Create(Head({{"Content-Length", std::to_string(body.size())},
+                                        {"x-amz-checksum-crc32c", crc}}),
+                                   nullptr, std::make_unique<MemoryBlob>(&stored), 64 << 20);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE(Feed(**sink, body, 100'000).ok());
+  EXPECT_EQ(stored, body);
+  const auto md5 = auth::Md5(body);
+  EXPECT_EQ((*sink)->md5(), std::string(reinterpret_cast<const char*>(md5.data()), md5.size()));
+  EXPECT_EQ((*sink)->checksum(), crc);
+  // A wrong checksum is still caught, and a sink dropped half-way stops its thread.
+  sink = S3UploadSink::Create(Head({{"Content-Length", std::to_string(body.size())}, {"x-amz-checksum-crc32c", "AAAAAA=="}}),
+                              nullptr, std::make_unique<MemoryBlob>(&stored), 64 << 20);
+  EXPECT_EQ(Feed(**sink, body, 1 << 20).type(), "BadDigest");
+  sink = S3UploadSink::Create(Head({{"Content-Length", std::to_string(body.size())}}), nullptr,
+                              std::make_unique<MemoryBlob>(&stored), 64 << 20);
+  ASSERT_TRUE((*sink)->Write(std::string_view(body).substr(0, 1 << 20)).ok());
+}
+
 TEST(S3UploadSinkTest, AwsChunkedFramingIsRemovedInAnyPieces) {
   const std::string framed = "5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
   for (size_t step : {1, 2, 7, 64}) {

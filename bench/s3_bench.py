@@ -3,7 +3,7 @@
 (conv=fsync) and reading (page cache dropped first, for both) the same bytes on the same disk, small-object PUT and GET per second, and
 ListObjectsV2 latency over 100,000 keys.
 
-  python3 bench/s3_bench.py [--large-count 8] [--small-count 4000] [--keys 100000] [--threads 8]
+  python3 bench/s3_bench.py [--large-count 8] [--small-count 4000] [--keys 100000] [--threads 8] [--rounds 5]
 
 The client signs with SigV4 and sends UNSIGNED-PAYLOAD bodies over keep-alive connections (so that
 it does not spend the machine's two cores hashing what the server hashes anyway); the server still
@@ -263,6 +263,7 @@ def main():
     ap.add_argument("--small-count", type=int, default=4000)
     ap.add_argument("--keys", type=int, default=100000)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="el-s3bench-", dir=os.environ.get("BENCH_DIR", ROOT))
     port = free_port()
@@ -282,11 +283,18 @@ def main():
                 time.sleep(0.05)
         Client(port).request("PUT", "/bench", b"")
         print("Objects (one connection, sequential), side by side with dd on the same disk:")
+        # dd on this kind of machine varies several-fold from one run to the next (the host caches
+        # fsyncs), so the two alternate for a few rounds and the medians are compared.
         for size, count in ((1 << 20, 64 * args.large_count), (64 << 20, args.large_count)):
-            dw, dr = dd_rate(work, size, count)
-            pw, pr = object_rate(port, "bench", size, count)
+            rounds = []
+            for r in range(args.rounds):
+                rounds.append(dd_rate(work, size, count) + object_rate(port, "bench", size, count))
+            dw, dr, pw, pr = (statistics.median(x[i] for x in rounds) for i in range(4))
             print("  %3d MiB x %-4d PUT %7.0f MB/s (dd write+fsync %7.0f MB/s, %3.0f%%)   GET %7.0f MB/s (dd read %7.0f "
-                  "MB/s, %3.0f%%)" % (size >> 20, count, pw, dw, 100 * pw / dw, pr, dr, 100 * pr / dr))
+                  "MB/s, %3.0f%%)   medians of %d rounds" % (size >> 20, count, pw, dw, 100 * pw / dw, pr, dr,
+                                                         100 * pr / dr, args.rounds))
+            for i, (a, b, c, d) in enumerate(rounds):
+                print("      round %d: PUT %5.0f vs dd %5.0f   GET %5.0f vs dd %5.0f" % (i + 1, c, a, d, b))
         dw, dr = dd_rate(work, 64 << 20, args.large_count)
         pw, pr = parallel_rate(port, "bench", 64 << 20, args.large_count, 4)
         print("   64 MiB x %-4d multipart PUT (8 MiB parts, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)   "

@@ -613,12 +613,21 @@ S3Route ClassifyS3Request(const HttpRequest& request, const std::vector<std::str
   if (size_t colon = host.rfind(':'); colon != std::string::npos && host.find(']') == std::string::npos) {
     host.resize(colon);
   }
+  // The longest domain the host ends with decides (so that b.s3.localhost is bucket b, not b.s3); a host
+  // that is a domain itself is the service endpoint, addressed path-style.
   std::string vhost_bucket;
+  size_t matched = 0;
   for (const auto& domain : virtual_host_domains) {
-    if (host.size() > domain.size() + 1 && host.compare(host.size() - domain.size(), domain.size(), domain) == 0 &&
+    if (host == domain) {
+      vhost_bucket.clear();
+      matched = std::string::npos;
+      break;
+    }
+    if (domain.size() > matched && host.size() > domain.size() + 1 &&
+        host.compare(host.size() - domain.size(), domain.size(), domain) == 0 &&
         host[host.size() - domain.size() - 1] == '.') {
       vhost_bucket = host.substr(0, host.size() - domain.size() - 1);
-      break;
+      matched = domain.size();
     }
   }
   std::string_view bucket, key;
@@ -852,7 +861,7 @@ Result<HttpResponse> S3Api::Object(RequestContext& ctx, const S3Route& route, Ht
   if (sub.empty()) {
     if (m == "PUT") {
       if (request.FindHeader("x-amz-copy-source")) return CopyObject(ctx, route, request);
-      return PutObject(route, request);
+      return PutObject(ctx, route, request);
     }
     if (m == "GET" || m == "HEAD") return GetObject(route, request, m == "HEAD");
     if (m == "DELETE") {
@@ -909,7 +918,7 @@ Result<HttpResponse> S3Api::Object(RequestContext& ctx, const S3Route& route, Ht
                      route.action.substr(3));
 }
 
-Result<HttpResponse> S3Api::PutObject(const S3Route& route, HttpRequest& request) {
+Result<HttpResponse> S3Api::PutObject(RequestContext& ctx, const S3Route& route, HttpRequest& request) {
   if (route.key.size() > 1024) {
     return S3Error(StatusCode::kInvalidArgument, "KeyTooLongError", "Your key is too long");
   }
@@ -917,7 +926,7 @@ Result<HttpResponse> S3Api::PutObject(const S3Route& route, HttpRequest& request
     return S3Error(StatusCode::kInvalidArgument, "MissingContentLength",
                    "You must provide the Content-Length HTTP header.");
   }
-  EL_ASSIGN_OR_RETURN(S3UploadSink * upload, FinishedUpload(request));
+  EL_ASSIGN_OR_RETURN(S3UploadSink * upload, FinishedUpload(ctx, request));
   EL_ASSIGN_OR_RETURN(objects::ObjectAttributes attrs, AttributesFromHeaders(request));
   if (!upload->algorithm().empty()) {
     attrs.checksum_algorithm = upload->algorithm();
@@ -1049,9 +1058,9 @@ Result<S3Api::CopySource> S3Api::ResolveCopySource(RequestContext& ctx, const S3
   return out;
 }
 
-Result<S3UploadSink*> S3Api::FinishedUpload(HttpRequest& request) {
+Result<S3UploadSink*> S3Api::FinishedUpload(RequestContext& ctx, HttpRequest& request) {
   if (!request.body_sink) {  // the body arrived whole (HTTP/2): through the same checks
-    request.body_sink = StartUpload(request, nullptr);
+    request.body_sink = StartUpload(request, ctx.signature());
     request.body_status = request.body_sink->Write(request.body);
     if (request.body_status.ok()) request.body_status = request.body_sink->Finish();
   }
@@ -1080,14 +1089,20 @@ Result<HttpResponse> S3Api::CopyObject(RequestContext& ctx, const S3Route& route
   objects::ObjectAttributes attrs = v.attributes;
   if (replace) {
     EL_ASSIGN_OR_RETURN(attrs, AttributesFromHeaders(request));
+    attrs.tags = v.attributes.tags;  // tags follow their own directive (COPY by default)
+    attrs.checksum_algorithm = v.attributes.checksum_algorithm;  // the bytes are the same
+    attrs.checksum_value = v.attributes.checksum_value;
+    attrs.checksum_type = v.attributes.checksum_type;
   } else {
     if (const std::string* sc = request.FindHeader("x-amz-storage-class")) attrs.storage_class = *sc;
   }
   if (request.Header("x-amz-tagging-directive") == "REPLACE") {
     EL_ASSIGN_OR_RETURN(attrs.tags, TaggingHeader(request.Header("x-amz-tagging")));
   }
-  if (src_bucket == route.bucket && src_key == route.key && !replace && !request.FindHeader("x-amz-storage-class") &&
-      !request.FindHeader("x-amz-server-side-encryption")) {
+  // Copying the current version onto itself must change something; an older version may be copied
+  // over the current one (that is how a version is restored).
+  if (src_bucket == route.bucket && src_key == route.key && v.latest && !replace &&
+      !request.FindHeader("x-amz-storage-class") && !request.FindHeader("x-amz-server-side-encryption")) {
     return S3Error(StatusCode::kInvalidArgument, "InvalidRequest",
                    "This copy request is illegal because it is trying to copy an object to itself without changing "
                    "the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -1221,7 +1236,7 @@ Result<HttpResponse> S3Api::UploadPart(RequestContext& ctx, const S3Route& route
     if (!source_version.empty()) r.headers.push_back({"x-amz-copy-source-version-id", v.version_id});
     return r;
   }
-  EL_ASSIGN_OR_RETURN(S3UploadSink * upload_sink, FinishedUpload(request));
+  EL_ASSIGN_OR_RETURN(S3UploadSink * upload_sink, FinishedUpload(ctx, request));
   std::string checksum;
   if (!algo.empty()) {
     if (!upload_sink->algorithm().empty() && upload_sink->algorithm() != algo) {
@@ -1422,6 +1437,12 @@ Result<HttpResponse> S3Api::ListObjects(const S3Route& route, const HttpRequest&
     }
   } else {
     req.start_after = Param(q, "marker");
+    // A NextMarker that was a common prefix resumes after everything under it.
+    req.start_after_prefix = !req.delimiter.empty() && !req.start_after.empty() &&
+                             req.start_after.size() >= req.prefix.size() + req.delimiter.size() &&
+                             req.start_after.compare(0, req.prefix.size(), req.prefix) == 0 &&
+                             req.start_after.find(req.delimiter, req.prefix.size()) ==
+                                 req.start_after.size() - req.delimiter.size();
   }
   EL_ASSIGN_OR_RETURN(auto page, store_.List(route.bucket, req));
   std::string inner;

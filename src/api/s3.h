@@ -69,7 +69,7 @@ class S3Api {
   Result<HttpResponse> Service(RequestContext& ctx, const S3Route& route, HttpRequest& request);
   Result<HttpResponse> Bucket(RequestContext& ctx, const S3Route& route, HttpRequest& request);
   Result<HttpResponse> Object(RequestContext& ctx, const S3Route& route, HttpRequest& request);
-  Result<HttpResponse> PutObject(const S3Route& route, HttpRequest& request);
+  Result<HttpResponse> PutObject(RequestContext& ctx, const S3Route& route, HttpRequest& request);
   Result<HttpResponse> GetObject(const S3Route& route, const HttpRequest& request, bool head);
   Result<HttpResponse> CopyObject(RequestContext& ctx, const S3Route& route, const HttpRequest& request);
   Result<HttpResponse> ListObjects(const S3Route& route, const HttpRequest& request);
@@ -88,7 +88,7 @@ class S3Api {
   Result<CopySource> ResolveCopySource(RequestContext& ctx, const S3Route& route, const HttpRequest& request);
   // The upload sink of a PutObject or UploadPart whose body has arrived (or, over
   // HTTP/2, the body run through one), once it accepted the whole body.
-  Result<S3UploadSink*> FinishedUpload(HttpRequest& request);
+  Result<S3UploadSink*> FinishedUpload(RequestContext& ctx, HttpRequest& request);
   // Copies `length` bytes of a version from `first` into a new blob, with
   // their MD5 and (when `algorithm` is set) their checksum in base64.
   Result<std::unique_ptr<objects::BlobWriter>> CopyBytes(const std::string& bucket, const objects::ObjectVersion& v,

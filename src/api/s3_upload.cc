@@ -2,6 +2,7 @@
 
 #include <isa-l/crc.h>
 
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -15,8 +16,12 @@ namespace eventlake::api {
 namespace {
 
 constexpr size_t kMaxFramingLine = 4096;  // a chunk header or a trailer line
-// Uploads at least this large hash on a second thread while the first receives and writes.
+// Uploads at least this large hash on a second thread while the first receives and writes, as long as
+// no more than kMaxHashThreads of them do at once (the rest hash as they receive).
 constexpr uint64_t kHashOnOwnThreadBytes = 4 << 20;
+constexpr int kMaxHashThreads = 4;
+std::atomic<int> hash_threads{0};
+constexpr size_t kMaxTrailerBytes = 4096;  // all trailing headers of one upload
 
 Status Invalid(std::string code, std::string message) {
   return Status::InvalidArgument(std::move(message)).WithType(std::move(code));
@@ -171,7 +176,18 @@ std::string CombineCrc(std::string_view algorithm, std::string_view first, std::
 class S3UploadSink::Hasher {
  public:
   explicit Hasher(S3UploadSink& sink) : sink_(sink), thread_([this] { Run(); }) {}
-  ~Hasher() { Finish(); }
+  ~Hasher() {
+    Finish();
+    hash_threads.fetch_sub(1);
+  }
+  // A hasher, unless enough of them run already.
+  static std::unique_ptr<Hasher> MaybeStart(S3UploadSink& sink) {
+    if (hash_threads.fetch_add(1) >= kMaxHashThreads) {
+      hash_threads.fetch_sub(1);
+      return nullptr;
+    }
+    return std::make_unique<Hasher>(sink);
+  }
   void Push(std::string_view bytes) {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] { return queue_.size() < kMaxQueued; });
@@ -228,6 +244,7 @@ Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& he
                                                            uint64_t max_bytes, const std::string& default_algorithm) {
   std::shared_ptr<S3UploadSink> s(new S3UploadSink());
   s->blob_ = std::move(blob);
+  if (verified) s->verified_ = *verified;
   s->max_bytes_ = max_bytes;
   s->md5_digest_ = std::make_unique<auth::StreamingDigest>(auth::StreamingDigest::Algorithm::kMd5);
   const std::string mode(head.Header("x-amz-content-sha256"));
@@ -284,7 +301,10 @@ Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& he
   }
   if (s->algo_.empty() && s->trailer_expected_) {
     std::string trailer = AsciiLower(TrimWhitespace(head.Header("x-amz-trailer")));
-    if (StartsWith(trailer, "x-amz-checksum-")) s->algo_ = trailer.substr(15);
+    if (StartsWith(trailer, "x-amz-checksum-")) {
+      s->algo_ = trailer.substr(15);
+      s->announced_trailer_ = true;
+    }
   }
   if (s->algo_.empty()) s->algo_ = AsciiLower(TrimWhitespace(head.Header("x-amz-sdk-checksum-algorithm")));
   if (s->algo_.empty()) s->algo_ = default_algorithm;
@@ -294,7 +314,7 @@ Result<std::shared_ptr<S3UploadSink>> S3UploadSink::Create(const HttpRequest& he
   for (auto& c : s->algo_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (!s->algo_.empty()) s->checksum_.emplace(s->algo_);
   const uint64_t expected = s->declared_.value_or(0);
-  if (expected >= kHashOnOwnThreadBytes) s->hasher_ = std::make_unique<Hasher>(*s);
+  if (expected >= kHashOnOwnThreadBytes) s->hasher_ = Hasher::MaybeStart(*s);
   s->content_md5_ = std::string(TrimWhitespace(head.Header("content-md5")));
   return s;
 }
@@ -365,6 +385,7 @@ Status S3UploadSink::Trailer(std::string_view line) {
     return Status::Ok();
   }
   trailer_text_ += name + ":" + std::string(value) + "\n";
+  if (trailer_text_.size() > kMaxTrailerBytes) return Invalid("MalformedTrailerError", "The trailing headers are too large");
   if (StartsWith(name, "x-amz-checksum-")) {
     std::string algo = name.substr(15);
     if (algo != AsciiLower(algo_)) return Invalid("InvalidRequest", "The trailing checksum does not match x-amz-trailer");
@@ -439,6 +460,9 @@ Status S3UploadSink::Finish() {
   }
   if (!content_md5_.empty() && auth::Base64Encode(md5_) != content_md5_) {
     return Invalid("BadDigest", "The Content-MD5 you specified did not match what we received.");
+  }
+  if (trailer_expected_ && announced_trailer_ && expected_checksum_.empty()) {
+    return Invalid("InvalidRequest", "The checksum named in x-amz-trailer was not sent after the body");
   }
   if (checksum_) {
     checksum_b64_ = auth::Base64Encode(checksum_->Final());

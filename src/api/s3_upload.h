@@ -67,6 +67,8 @@ class S3UploadSink final : public BodySink {
   const std::string& md5() const { return md5_; }         // raw 16 bytes
   const std::string& algorithm() const { return algo_; }  // upper case: CRC32, ...; empty when none
   const std::string& checksum() const { return checksum_b64_; }
+  // What the request's signature proved when the upload started (null when not checked).
+  const auth::VerifiedRequest* verified() const { return verified_ ? &*verified_ : nullptr; }
 
  private:
   S3UploadSink();
@@ -80,6 +82,7 @@ class S3UploadSink final : public BodySink {
   Status CheckChunkSignature();
 
   std::unique_ptr<objects::BlobWriter> blob_;
+  std::optional<auth::VerifiedRequest> verified_;
   uint64_t max_bytes_ = 0;
   uint64_t decoded_ = 0;
   std::optional<uint64_t> declared_;  // x-amz-decoded-content-length or Content-Length
@@ -96,6 +99,7 @@ class S3UploadSink final : public BodySink {
   std::string content_md5_;  // Content-MD5 header, base64
   // Framing.
   bool chunked_ = false, signed_chunks_ = false, trailer_expected_ = false;
+  bool announced_trailer_ = false;  // x-amz-trailer named the checksum that must follow the body
   enum class State { kHeader, kData, kDataEnd, kTrailer, kDone } state_ = State::kHeader;
   std::string line_;
   uint64_t chunk_left_ = 0;

@@ -114,6 +114,10 @@ TEST(S3UploadSinkTest, AwsChunkedFramingIsRemovedInAnyPieces) {
   EXPECT_EQ(run("5\r\nhello\r\n6\r\n wor").type(), "IncompleteBody");     // cut short
   EXPECT_EQ(run("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "12").type(), "IncompleteBody");  // length differs
   EXPECT_EQ(run(std::string(5000, '1')).type(), "IncompleteBody");        // endless chunk header
+  std::string many = "5\r\nhello\r\n6\r\n world\r\n0\r\n";
+  for (int i = 0; i < 2000; ++i) many += "x-amz-meta-a:b\r\n";              // endless trailers
+  EXPECT_EQ(run(many + "\r\n").type(), "MalformedTrailerError");
+  EXPECT_EQ(run("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n").type(), "InvalidRequest");  // announced, not sent
   EXPECT_EQ(run("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\nmore").type(),
             "IncompleteBody");
 }

@@ -197,21 +197,42 @@ class BlobReader final : public ObjectReader {
     uint64_t size;
   };
   BlobReader(BlobStore& blobs, std::vector<Piece> pieces, uint64_t offset, uint64_t length)
-      : blobs_(blobs), pieces_(std::move(pieces)), offset_(offset), left_(length) {}
+      : blobs_(blobs), pieces_(std::move(pieces)), offset_(offset), left_(length) {
+    readers_.resize(pieces_.size());
+  }
+
+  // Opens the first pieces the range needs now, so that an overwrite or a
+  // transition removing them meanwhile cannot cut the read short (an open
+  // file stays readable). Further pieces open as the read reaches them.
+  Status OpenAhead(size_t most) {
+    uint64_t skip = offset_;
+    for (size_t i = 0, opened = 0; i < pieces_.size() && opened < most; ++i) {
+      if (skip >= pieces_[i].size) {
+        skip -= pieces_[i].size;
+        continue;
+      }
+      EL_ASSIGN_OR_RETURN(readers_[i], blobs_.Open(pieces_[i].id, pieces_[i].tier));
+      ++opened;
+      if (pieces_[i].size - skip >= left_) break;
+      skip = 0;
+    }
+    return Status::Ok();
+  }
 
   Result<size_t> Read(char* buf, size_t n) override {
     while (left_ > 0 && index_ < pieces_.size() && offset_ >= pieces_[index_].size) {
       offset_ -= pieces_[index_].size;
+      readers_[index_].reset();
       ++index_;
-      reader_.reset();
     }
     if (left_ == 0 || index_ >= pieces_.size()) return size_t{0};
     const Piece& piece = pieces_[index_];
-    if (!reader_) {
-      EL_ASSIGN_OR_RETURN(reader_, blobs_.Open(piece.id, piece.tier));
+    auto& reader = readers_[index_];
+    if (!reader) {
+      EL_ASSIGN_OR_RETURN(reader, blobs_.Open(piece.id, piece.tier));
     }
     const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, piece.size - offset_}));
-    EL_RETURN_IF_ERROR(reader_->ReadAt(offset_, want, &scratch_));
+    EL_RETURN_IF_ERROR(reader->ReadAt(offset_, want, &scratch_));
     if (scratch_.empty()) return Status::DataLoss("object data " + piece.id + " is shorter than recorded");
     std::memcpy(buf, scratch_.data(), scratch_.size());
     offset_ += scratch_.size();
@@ -224,7 +245,7 @@ class BlobReader final : public ObjectReader {
   std::vector<Piece> pieces_;
   size_t index_ = 0;
   uint64_t offset_, left_;
-  std::unique_ptr<BlobStore::Reader> reader_;
+  std::vector<std::unique_ptr<BlobStore::Reader>> readers_;  // by piece; open ones only
   std::string scratch_;
 };
 
@@ -359,8 +380,12 @@ Status ObjectStore::Impl::CheckConditions(meta::Transaction& txn, const std::str
                                               {bucket, key}));
   const bool exists = !current.empty() && meta::AsInt(current[0][1]) == 0;
   if (!conditions.if_match.empty() && !exists) return NoSuchKey();
+  auto unquoted = [](std::string e) {
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+    return e;
+  };
   if ((conditions.if_none_match_any && exists) ||
-      (!conditions.if_match.empty() && meta::AsText(current[0][0]) != conditions.if_match)) {
+      (!conditions.if_match.empty() && unquoted(meta::AsText(current[0][0])) != unquoted(conditions.if_match))) {
     return Status::FailedPrecondition("At least one of the pre-conditions you specified did not hold")
         .WithType("PreconditionFailed");
   }
@@ -563,18 +588,43 @@ Result<std::unique_ptr<ObjectReader>> ObjectStore::Read(const std::string& bucke
       pieces.push_back({id, ParseTier(meta::AsText(tier[0][0])).value_or(Tier::kHot), b[1].get<uint64_t>()});
     }
   }
-  return std::unique_ptr<ObjectReader>(new BlobReader(*impl_->blobs, std::move(pieces), offset, length));
+  auto reader = std::make_unique<BlobReader>(*impl_->blobs, std::move(pieces), offset, length);
+  EL_RETURN_IF_ERROR(reader->OpenAhead(64));
+  return std::unique_ptr<ObjectReader>(std::move(reader));
 }
 
 Result<DeleteResult> ObjectStore::DeleteObject(const std::string& bucket, const std::string& key,
                                                const std::string& version_id) {
+  bool done = false;
+  return Delete(bucket, key, version_id, std::nullopt, &done);
+}
+
+Result<bool> ObjectStore::DeleteIfUnchanged(const std::string& bucket, const std::string& key,
+                                            const std::string& version_id, int64_t expected_seq) {
+  bool done = false;
+  EL_RETURN_IF_ERROR(Delete(bucket, key, version_id, expected_seq, &done).status());
+  return done;
+}
+
+Result<DeleteResult> ObjectStore::Delete(const std::string& bucket, const std::string& key,
+                                         const std::string& version_id, std::optional<int64_t> expected_seq,
+                                         bool* done) {
   DeleteResult out;
   std::vector<std::string> unlink;
   Status s = impl_->meta.RunInTransaction([&](meta::Transaction& txn) -> Status {
     unlink.clear();
     out = {};
+    *done = false;
     std::string versioning;
     EL_RETURN_IF_ERROR(impl_->RequireBucket(txn, bucket, &versioning));
+    if (expected_seq) {
+      // Only while the version that was looked at is still the one named (or current).
+      std::string sql = "SELECT seq FROM s3_objects WHERE bucket = ? AND key = ? AND ";
+      EL_ASSIGN_OR_RETURN(auto now, version_id.empty() ? txn.Query(sql + "latest = 1", {bucket, key})
+                                                       : txn.Query(sql + "version_id = ?", {bucket, key, version_id}));
+      if (now.empty() || meta::AsInt(now[0][0]) != *expected_seq) return Status::Ok();
+    }
+    *done = true;
     if (!version_id.empty()) {
       // Removes that one version for good; the next newest becomes current.
       EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT seq, latest, delete_marker, blobs FROM s3_objects WHERE "
@@ -1000,86 +1050,73 @@ Result<uint64_t> ObjectStore::Impl::MoveToCold(int64_t seq, const std::string& b
   return moved;
 }
 
+namespace {
+
+// The transition of `rule` due for a version created (or made noncurrent) at
+// `from_ms`: the furthest along of those due, so that an object never moves
+// back to an earlier class; nullptr when none is due.
+const LifecycleRule::Transition* DueTransition(const LifecycleRule& rule, int64_t from_ms, int64_t now) {
+  const LifecycleRule::Transition* best = nullptr;
+  int64_t best_due = 0;
+  for (const auto& t : rule.transitions) {
+    const int64_t due = t.days ? DueAfterDays(from_ms, *t.days) : t.date_ms.value_or(INT64_MAX);
+    if (due <= now && (!best || due >= best_due)) {
+      best = &t;
+      best_due = due;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
   LifecycleReport report;
   const int64_t now = impl_->NowMs();
+  // One failed item (a blob gone, an upload completed meanwhile) is logged and skipped.
+  auto tolerate = [](const Status& s, const std::string& what) {
+    if (!s.ok()) spdlog::warn("objects: lifecycle: {}: {}", what, s.ToString());
+    return s.ok();
+  };
   for (const auto& bucket : ListBuckets()) {
     EL_ASSIGN_OR_RETURN(auto rules, GetLifecycle(bucket.name));
     for (const auto& rule : rules) {
       if (!rule.enabled) continue;
-      // Every version under the rule's prefix, by key, newest first.
-      std::string sql = std::string("SELECT ") + kVersionColumns + " FROM s3_objects WHERE bucket = ? AND key >= ?";
-      std::vector<meta::Value> params = {bucket.name, rule.prefix};
-      BelowPrefixEnd(rule.prefix.empty() ? std::string() : PrefixSuccessor(rule.prefix), &sql, &params);
-      sql += " ORDER BY key, seq DESC";
-      EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query(sql, params));
-      for (size_t i = 0; i < rows.size();) {
-        size_t j = i;
-        std::vector<ObjectVersion> versions;
-        std::vector<int64_t> seqs;
-        std::vector<std::string> blobs;
-        const std::string key = meta::AsText(rows[i][0]);
-        for (; j < rows.size() && meta::AsText(rows[j][0]) == key; ++j) {
-          versions.push_back(VersionFromRow(rows[j]));
-          blobs.push_back(meta::AsText(rows[j][8]));
-          seqs.push_back(meta::AsInt(rows[j][9]));
+      // Every version under the rule's prefix, a page of keys at a time, newest version first.
+      const std::string end = rule.prefix.empty() ? std::string() : PrefixSuccessor(rule.prefix);
+      std::string after = rule.prefix;
+      bool inclusive = true;
+      for (bool more = true; more;) {
+        constexpr int64_t kPage = 2000;
+        std::string sql = std::string("SELECT ") + kVersionColumns + " FROM s3_objects WHERE bucket = ? AND key " +
+                          (inclusive ? ">=" : ">") + " ?";
+        std::vector<meta::Value> params = {bucket.name, after};
+        BelowPrefixEnd(end, &sql, &params);
+        sql += " ORDER BY key, seq DESC LIMIT ?";
+        params.push_back(kPage);
+        EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query(sql, params));
+        more = static_cast<int64_t>(rows.size()) == kPage;
+        // A full page may end inside a key: leave that key to the next page (unless it is all there is).
+        size_t usable = rows.size();
+        if (more) {
+          const std::string last = meta::AsText(rows.back()[0]);
+          while (usable > 0 && meta::AsText(rows[usable - 1][0]) == last) --usable;
+          if (usable == 0) usable = rows.size();
         }
-        i = j;
-        const ObjectVersion& current = versions[0];
-        std::vector<bool> removed(versions.size(), false);
-        // Noncurrent versions: due some days after a newer version replaced them.
-        if (rule.noncurrent_days) {
-          int kept = 0;
-          for (size_t k = 1; k < versions.size(); ++k) {
-            if (versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
-            if (rule.newer_noncurrent_versions && kept < *rule.newer_noncurrent_versions) {
-              ++kept;
-              continue;
-            }
-            if (DueAfterDays(versions[k - 1].last_modified_ms, *rule.noncurrent_days) <= now) {
-              EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, versions[k].version_id).status());
-              removed[k] = true;
-              ++report.noncurrent_removed;
-            }
+        if (usable == 0) break;
+        after = meta::AsText(rows[usable - 1][0]);
+        inclusive = false;
+        for (size_t i = 0; i < usable;) {
+          std::vector<ObjectVersion> versions;
+          std::vector<int64_t> seqs;
+          std::vector<std::string> blobs;
+          const std::string key = meta::AsText(rows[i][0]);
+          for (; i < usable && meta::AsText(rows[i][0]) == key; ++i) {
+            versions.push_back(VersionFromRow(rows[i]));
+            blobs.push_back(meta::AsText(rows[i][8]));
+            seqs.push_back(meta::AsInt(rows[i][9]));
           }
-        }
-        for (size_t k = 1; k < versions.size() && !rule.noncurrent_transitions.empty(); ++k) {
-          if (removed[k] || versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
-          for (const auto& t : rule.noncurrent_transitions) {
-            if (DueAfterDays(versions[k - 1].last_modified_ms, t.days) > now ||
-                versions[k].attributes.storage_class == t.storage_class) {
-              continue;
-            }
-            EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(seqs[k], blobs[k], t.storage_class));
-            ++report.transitioned;
-            report.transitioned_bytes += bytes;
-            break;
-          }
-        }
-        if (current.delete_marker) {
-          // A delete marker with nothing behind it has expired.
-          if (rule.expired_object_delete_marker && versions.size() == 1 && current.latest) {
-            EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, current.version_id).status());
-            ++report.markers_removed;
-          }
-          continue;
-        }
-        if (!current.latest || !RuleMatches(rule, current)) continue;
-        const bool expire = (rule.expiration_days && DueAfterDays(current.last_modified_ms, *rule.expiration_days) <= now) ||
-                            (rule.expiration_date_ms && *rule.expiration_date_ms <= now);
-        if (expire) {
-          EL_RETURN_IF_ERROR(DeleteObject(bucket.name, key, "").status());
-          ++report.expired;
-          continue;
-        }
-        for (const auto& t : rule.transitions) {
-          const bool due = (t.days && DueAfterDays(current.last_modified_ms, *t.days) <= now) ||
-                           (t.date_ms && *t.date_ms <= now);
-          if (!due || current.attributes.storage_class == t.storage_class) continue;
-          EL_ASSIGN_OR_RETURN(uint64_t bytes, impl_->MoveToCold(seqs[0], blobs[0], t.storage_class));
-          ++report.transitioned;
-          report.transitioned_bytes += bytes;
-          break;
+          ApplyRuleToKey(bucket.name, rule, versions, seqs, blobs, now, &report, tolerate);
         }
       }
       if (rule.abort_incomplete_upload_days) {
@@ -1090,13 +1127,79 @@ Result<LifecycleReport> ObjectStore::ApplyLifecycle() {
           const std::string key = meta::AsText(u[1]);
           if (key.compare(0, rule.prefix.size(), rule.prefix) != 0) continue;
           if (DueAfterDays(meta::AsInt(u[2]), *rule.abort_incomplete_upload_days) > now) continue;
-          EL_RETURN_IF_ERROR(AbortUpload(bucket.name, key, meta::AsText(u[0])));
-          ++report.uploads_aborted;
+          if (tolerate(AbortUpload(bucket.name, key, meta::AsText(u[0])), "aborting an upload of " + key)) {
+            ++report.uploads_aborted;
+          }
         }
       }
     }
   }
   return report;
+}
+
+void ObjectStore::ApplyRuleToKey(const std::string& bucket, const LifecycleRule& rule,
+                                 const std::vector<ObjectVersion>& versions, const std::vector<int64_t>& seqs,
+                                 const std::vector<std::string>& blobs, int64_t now, LifecycleReport* report,
+                                 const std::function<bool(const Status&, const std::string&)>& tolerate) {
+  const std::string& key = versions[0].key;
+  const ObjectVersion& current = versions[0];
+  // Every change below is made only if the version it looked at is still there and unchanged.
+  auto remove = [&](size_t k) {
+    auto done = DeleteIfUnchanged(bucket, key, versions[k].version_id, seqs[k]);
+    return tolerate(done.status(), "removing " + key) && *done;
+  };
+  std::vector<bool> removed(versions.size(), false);
+  // Noncurrent versions: due some days after a newer version replaced them.
+  if (rule.noncurrent_days) {
+    int kept = 0;
+    for (size_t k = 1; k < versions.size(); ++k) {
+      if (versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
+      if (rule.newer_noncurrent_versions && kept < *rule.newer_noncurrent_versions) {
+        ++kept;
+        continue;
+      }
+      if (DueAfterDays(versions[k - 1].last_modified_ms, *rule.noncurrent_days) <= now && remove(k)) {
+        removed[k] = true;
+        ++report->noncurrent_removed;
+      }
+    }
+  }
+  for (size_t k = 1; k < versions.size() && !rule.noncurrent_transitions.empty(); ++k) {
+    if (removed[k] || versions[k].delete_marker || !RuleMatches(rule, versions[k])) continue;
+    const LifecycleRule::NoncurrentTransition* best = nullptr;
+    for (const auto& t : rule.noncurrent_transitions) {
+      if (DueAfterDays(versions[k - 1].last_modified_ms, t.days) <= now && (!best || t.days >= best->days)) best = &t;
+    }
+    if (!best || versions[k].attributes.storage_class == best->storage_class) continue;
+    auto bytes = impl_->MoveToCold(seqs[k], blobs[k], best->storage_class);
+    if (tolerate(bytes.status(), "moving " + key)) {
+      ++report->transitioned;
+      report->transitioned_bytes += *bytes;
+    }
+  }
+  if (current.delete_marker) {
+    // A delete marker with nothing behind it has expired.
+    if (rule.expired_object_delete_marker && versions.size() == 1 && current.latest && remove(0)) {
+      ++report->markers_removed;
+    }
+    return;
+  }
+  if (!current.latest || !RuleMatches(rule, current)) return;
+  const bool expire = (rule.expiration_days && DueAfterDays(current.last_modified_ms, *rule.expiration_days) <= now) ||
+                      (rule.expiration_date_ms && *rule.expiration_date_ms <= now);
+  if (expire) {
+    // The current version expires: deleted, or (versioned) hidden by a delete marker.
+    auto done = DeleteIfUnchanged(bucket, key, "", seqs[0]);
+    if (tolerate(done.status(), "expiring " + key) && *done) ++report->expired;
+    return;
+  }
+  const LifecycleRule::Transition* t = DueTransition(rule, current.last_modified_ms, now);
+  if (!t || current.attributes.storage_class == t->storage_class) return;
+  auto bytes = impl_->MoveToCold(seqs[0], blobs[0], t->storage_class);
+  if (tolerate(bytes.status(), "moving " + key)) {
+    ++report->transitioned;
+    report->transitioned_bytes += *bytes;
+  }
 }
 
 Result<ListResult> ObjectStore::List(const std::string& bucket, const ListRequest& request) const {
@@ -1170,6 +1273,13 @@ Result<VersionListResult> ObjectStore::ListVersions(const std::string& bucket,
                                                        "version_id = ?",
                                                        {bucket, request.key_marker, request.version_id_marker}));
     if (!marker.empty()) seq_cursor = meta::AsInt(marker[0][0]);
+  }
+  if (!request.key_marker.empty() && request.version_id_marker.empty() &&
+      CommonPrefixOf(request.key_marker, request.prefix, request.delimiter) == request.key_marker) {
+    // A NextKeyMarker that was a common prefix resumes after everything under it.
+    key_cursor = PrefixSuccessor(request.key_marker);
+    seq_cursor = std::numeric_limits<int64_t>::max();
+    if (key_cursor.empty()) return out;
   }
   if (key_cursor < request.prefix) {
     key_cursor = request.prefix;

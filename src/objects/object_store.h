@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -256,6 +257,17 @@ class ObjectStore {
  private:
   struct Impl;
   explicit ObjectStore(std::unique_ptr<Impl> impl);
+  // DeleteObject; with `expected_seq`, only while the version looked at (the
+  // named one, or the current one) is still that row. `done` says whether it acted.
+  Result<DeleteResult> Delete(const std::string& bucket, const std::string& key, const std::string& version_id,
+                              std::optional<int64_t> expected_seq, bool* done);
+  Result<bool> DeleteIfUnchanged(const std::string& bucket, const std::string& key, const std::string& version_id,
+                                 int64_t expected_seq);
+  // One lifecycle rule on the versions of one key (newest first, with their
+  // rows' seq and blobs); failures go to `tolerate` (which logs them).
+  void ApplyRuleToKey(const std::string& bucket, const LifecycleRule& rule, const std::vector<ObjectVersion>& versions,
+                      const std::vector<int64_t>& seqs, const std::vector<std::string>& blobs, int64_t now,
+                      LifecycleReport* report, const std::function<bool(const Status&, const std::string&)>& tolerate);
   std::unique_ptr<Impl> impl_;
 };
 

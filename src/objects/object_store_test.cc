@@ -5,7 +5,9 @@
 #include "common/test_dir.h"
 #include "io/fault_injection_file_system.h"
 
+#include <functional>
 #include <map>
+#include <utility>
 
 namespace eventlake::objects {
 namespace {
@@ -108,7 +110,7 @@ TEST_F(ObjectStoreTest, ConditionalWritesCheckTheCurrentVersion) {
   WriteConditions match;
   match.if_match = "\"etag-other\"";
   EXPECT_EQ(Put("raw", "k", "two", match).status().type(), "PreconditionFailed");
-  match.if_match = "\"etag-one\"";
+  match.if_match = "etag-one";  // with or without its quotes
   EXPECT_TRUE(Put("raw", "k", "two", match).ok());
   EXPECT_EQ(Get("raw", "k"), "two");
 }
@@ -390,6 +392,68 @@ TEST_F(ObjectStoreTest, AnotherBlobBackendServesTheSameObjects) {
   EXPECT_EQ(Get("raw", "k"), "second");
   ASSERT_TRUE(store_->DeleteObject("raw", "k", "").ok());
   EXPECT_TRUE(memory.blobs.empty());
+}
+
+TEST_F(ObjectStoreTest, ARuleOnlyChangesTheVersionsItLookedAt) {
+  // Objects move to the cold tier through this store; while "a" moves, a client writes a new "b".
+  class HookedBlobs : public MemoryBlobStore {
+   public:
+    std::function<void()> on_copy;
+    Status Copy(const std::string& id, Tier from, Tier to) override {
+      if (on_copy) std::exchange(on_copy, nullptr)();
+      return MemoryBlobStore::Copy(id, from, to);
+    }
+  } blobs;
+  store_.reset();
+  ObjectStoreOptions o;
+  o.data_dir = "/data";
+  o.blob_store = &blobs;
+  o.lifecycle_interval = std::chrono::milliseconds(0);
+  store_ = std::move(*ObjectStore::Open(*meta_, fs_, clock_, o));
+  ASSERT_TRUE(Put("raw", "b", "old b").ok());
+  clock_.Advance(std::chrono::hours(24 * 8));
+  ASSERT_TRUE(Put("raw", "a", "a").ok());
+  clock_.Advance(std::chrono::hours(24 * 2));
+  LifecycleRule r;
+  r.transitions.push_back({1, std::nullopt, "GLACIER"});
+  r.expiration_days = 5;
+  ASSERT_TRUE(store_->SetLifecycle("raw", {r}).ok());
+  blobs.on_copy = [&] { ASSERT_TRUE(Put("raw", "b", "new b").ok()); };
+  auto report = store_->ApplyLifecycle();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->transitioned, 1);  // a
+  EXPECT_EQ(report->expired, 0);       // the "b" that was due is gone already; the new one is not due
+  EXPECT_EQ(Get("raw", "b"), "new b");
+}
+
+TEST_F(ObjectStoreTest, AnObjectMovesToTheFurthestDueTransitionOnce) {
+  LifecycleRule r;
+  r.transitions.push_back({1, std::nullopt, "STANDARD_IA"});
+  r.transitions.push_back({3, std::nullopt, "GLACIER"});
+  ASSERT_TRUE(store_->SetLifecycle("raw", {r}).ok());
+  ASSERT_TRUE(Put("raw", "k", "data").ok());
+  clock_.Advance(std::chrono::hours(24 * 5));
+  EXPECT_EQ(store_->ApplyLifecycle()->transitioned, 1);
+  EXPECT_EQ(store_->Head("raw", "k", "")->attributes.storage_class, "GLACIER");
+  EXPECT_EQ(store_->ApplyLifecycle()->transitioned, 0);  // and stays there
+  EXPECT_EQ(store_->Head("raw", "k", "")->attributes.storage_class, "GLACIER");
+}
+
+TEST_F(ObjectStoreTest, AReadInProgressOutlivesAnOverwrite) {
+  const std::string data(5000, 'd');
+  ASSERT_TRUE(Put("raw", "k", data).ok());
+  auto v = store_->Head("raw", "k", "");
+  auto reader = store_->Read("raw", *v, 0, v->size);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(Put("raw", "k", "replaced").ok());  // the old bytes' file is removed
+  std::string got, buf(1000, '\0');
+  for (;;) {
+    auto n = (*reader)->Read(buf.data(), buf.size());
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    got.append(buf.data(), *n);
+  }
+  EXPECT_EQ(got, data);
 }
 
 TEST_F(ObjectStoreTest, TagsBelongToAVersion) {

@@ -354,6 +354,15 @@ class S3Test(ServerTestCase, unittest.TestCase):
         self.assertEqual([p["Prefix"] for p in rest["CommonPrefixes"]], ["logs/2026/03/"])
         after = self.s3.list_objects_v2(Bucket=b, StartAfter="logs/2026/03/398.json")
         self.assertEqual([o["Key"] for o in after["Contents"]], ["logs/2026/03/399.json", "top.txt"])
+        # Pages of one: a common prefix handed back as the marker resumes after everything under it.
+        for op in ("list_objects", "list_objects_v2"):
+            pages = list(self.s3.get_paginator(op).paginate(Bucket=b, Delimiter="/", PaginationConfig={"PageSize": 1}))
+            self.assertEqual([p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])], ["logs/"], op)
+            self.assertEqual([o["Key"] for page in pages for o in page.get("Contents", [])], ["top.txt"], op)
+        pages = list(self.s3.get_paginator("list_object_versions").paginate(
+            Bucket=b, Prefix="logs/2026/", Delimiter="/", PaginationConfig={"PageSize": 1}))
+        self.assertEqual([p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])],
+                         ["logs/2026/01/", "logs/2026/02/", "logs/2026/03/"])
         marker = self.s3.list_objects(Bucket=b, Marker="logs/2026/03/399.json")
         self.assertEqual([o["Key"] for o in marker["Contents"]], ["top.txt"])
         with self.assertRaises(ClientError) as ctx:
@@ -388,6 +397,10 @@ class S3Test(ServerTestCase, unittest.TestCase):
         self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"two")
         self.s3.delete_object(Bucket=b, Key="k", VersionId=v2)
         self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"one")
+        # An older version copied over the key becomes current again (a restore).
+        self.s3.copy_object(Bucket=b, Key="k", CopySource={"Bucket": b, "Key": "k", "VersionId": "null"})
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"before")
+        self.s3.delete_object(Bucket=b, Key="k", VersionId=self.s3.head_object(Bucket=b, Key="k")["VersionId"])
         self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Suspended"})
         self.assertEqual(self.s3.put_object(Bucket=b, Key="k", Body=b"s").get("VersionId"), "null")
         vs = self.s3.list_object_versions(Bucket=b)
@@ -402,9 +415,11 @@ class S3Test(ServerTestCase, unittest.TestCase):
         self.assertEqual(r["CopyObjectResult"]["ETag"], '"%s"' % hashlib.md5(b"payload").hexdigest())
         g = self.s3.get_object(Bucket=c, Key="dst")
         self.assertEqual((g["Body"].read(), g["ContentType"], g["Metadata"]), (b"payload", "text/plain", {"m": "1"}))
+        self.s3.put_object_tagging(Bucket=b, Key="src", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]})
         self.s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src"}, MetadataDirective="REPLACE",
                             ContentType="application/json", Metadata={"m": "2"})
         self.assertEqual(self.s3.head_object(Bucket=b, Key="src")["Metadata"], {"m": "2"})
+        self.assertEqual(self.s3.get_object_tagging(Bucket=b, Key="src")["TagSet"], [{"Key": "t", "Value": "v"}])
         with self.assertRaises(ClientError) as ctx:
             self.s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src"})
         self.assertEqual(code(ctx), "InvalidRequest")
@@ -465,6 +480,10 @@ class S3Test(ServerTestCase, unittest.TestCase):
         st, _, out = self.raw("GET", "/?list-type=2", host="%s.localhost:%d" % (b, p))
         self.assertEqual(st, 200)
         self.assertIn(b"<Key>v.txt</Key>", out)
+        st, _, out = self.raw("GET", "/v.txt", host="%s.s3.localhost:%d" % (b, p))  # the longest domain decides
+        self.assertEqual((st, out), (200, b"virtual"))
+        st, _, out = self.raw("GET", "/%s/v.txt" % b, host="s3.localhost:%d" % p)  # the endpoint itself: path-style
+        self.assertEqual((st, out), (200, b"virtual"))
 
     def test_a_large_streamed_upload_and_download(self):
         b = self.bucket()

@@ -98,7 +98,7 @@ class HttpHandler {
   virtual std::optional<HttpResponse> Precheck(const HttpRequest& head) { return std::nullopt; }
   // Called after Precheck for a request with a body: a sink returned here
   // takes the body as it arrives instead of the server holding it in memory
-  // (HTTP/1.1 only; over HTTP/2 bodies arrive whole, in `body`).
+  // (over HTTP/1.1 and HTTP/2 alike).
   virtual std::shared_ptr<BodySink> StreamBody(const HttpRequest& head) { return nullptr; }
   // Handles one request; `respond` is called once, possibly later on another
   // thread. A responder destroyed without being called answers 500.

@@ -29,6 +29,9 @@ struct Stream {
   size_t sent = 0;
   std::shared_ptr<BodySource> source;  // instead of response_body, when set
   uint64_t source_left = 0;
+  std::shared_ptr<BodySink> sink;  // takes the request body as it arrives, when the handler wants it
+  Status sink_status;
+  uint64_t streamed = 0;  // body bytes given to the sink
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -165,6 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           c.Answer(frame->hd.stream_id, std::move(*refusal));
           return 0;
         }
+        s.sink = c.handler_.StreamBody(s.request);
       }
     }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
@@ -180,6 +184,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto it = c.streams_.find(stream_id);
     if (it == c.streams_.end() || it->second.dispatched) return 0;
     Stream& s = it->second;
+    if (s.sink) {
+      // Streamed: nothing is held here. After a refusal the rest is read and dropped (flow control
+      // goes on), and the handler answers with the sink's status when the stream ends.
+      s.streamed += len;
+      if (s.streamed > s.body_limit) {
+        c.Answer(stream_id, c.handler_.Reject(s.request, 413, "The request body exceeds the limit."));
+        return 0;
+      }
+      if (s.sink_status.ok()) s.sink_status = s.sink->Write(std::string_view(reinterpret_cast<const char*>(data), len));
+      return 0;
+    }
     if (s.request.body.size() + len > s.body_limit) {
       c.Answer(stream_id, c.handler_.Reject(s.request, 413, "The request body exceeds the limit."));
       return 0;
@@ -232,6 +247,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Dispatch(int32_t stream_id, Stream& s) {
     s.dispatched = true;
     body_bytes_ -= s.request.body.size();
+    if (s.sink) {
+      if (s.sink_status.ok()) s.sink_status = s.sink->Finish();
+      s.request.body_sink = std::move(s.sink);
+      s.request.body_status = std::move(s.sink_status);
+    }
     std::weak_ptr<Connection> weak = weak_from_this();
     auto executor = socket_.get_executor();
     auto live = live_;

@@ -8,6 +8,7 @@ import hmac
 import http.client
 import os
 import tempfile
+import time
 import unittest
 import zlib
 
@@ -686,6 +687,55 @@ class S3ManyKeysTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(sum(p["KeyCount"] for p in one_day), 2000)
         v1 = list(s3.get_paginator("list_objects").paginate(Bucket="many", Prefix="day=1", Delimiter="/"))
         self.assertEqual(sum(len(p.get("CommonPrefixes", [])) for p in v1), 10)
+
+
+class S3HugeObjectTest(ServerTestCase, unittest.TestCase):
+    def test_a_5_gib_upload_and_download_run_in_bounded_memory(self):
+        import threading
+        s3 = self.server.client("s3")
+        s3.create_bucket(Bucket="huge")
+        host, port = self.server.host_port
+        size, block = 5 << 30, os.urandom(1 << 20)
+        rss, stop = [], threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                with open("/proc/%d/status" % self.server.proc.pid) as f:
+                    rss.extend(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            path = "/huge/five.bin"
+            req = botocore.awsrequest.AWSRequest(method="PUT", url=self.server.endpoint + path, data=b"",
+                                                 headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+            botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+            conn = http.client.HTTPConnection(host, port, timeout=600)
+            conn.putrequest("PUT", path, skip_accept_encoding=True)
+            for k, v in dict(req.headers.items(), **{"Content-Length": str(size)}).items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            md5 = hashlib.md5()
+            for i in range(size >> 20):
+                piece = block[:-8] + i.to_bytes(8, "big")  # every MiB differs
+                md5.update(piece)
+                conn.send(piece)
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200, resp.read())
+            self.assertEqual(resp.getheader("ETag"), '"%s"' % md5.hexdigest())
+            resp.read()
+            got = s3.get_object(Bucket="huge", Key="five.bin")
+            back, n = hashlib.md5(), 0
+            for chunk in got["Body"].iter_chunks(1 << 20):
+                back.update(chunk)
+                n += len(chunk)
+            self.assertEqual((n, back.hexdigest()), (size, md5.hexdigest()))
+        finally:
+            stop.set()
+            sampler.join()
+            s3.delete_object(Bucket="huge", Key="five.bin")
+        self.assertLess(max(rss), 256 * 1024, "server RSS peaked at %d KiB" % max(rss))
 
 
 class S3CrashTest(unittest.TestCase):

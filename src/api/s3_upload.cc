@@ -191,7 +191,14 @@ class S3UploadSink::Hasher {
   void Push(std::string_view bytes) {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] { return queue_.size() < kMaxQueued; });
-    queue_.emplace_back(bytes);
+    // Buffers are reused: a fresh allocation of this size would be fresh pages to fault in every time.
+    std::string buf;
+    if (!spare_.empty()) {
+      buf = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    buf.assign(bytes);
+    queue_.push_back(std::move(buf));
     ready_.notify_one();
   }
   // Waits until every chunk pushed is hashed, and stops the thread.
@@ -216,15 +223,18 @@ class S3UploadSink::Hasher {
         if (queue_.empty()) return;  // done, and nothing left
         chunk = std::move(queue_.front());
         queue_.pop_front();
-        room_.notify_one();
       }
       sink_.Hash(chunk);
+      std::lock_guard lock(mu_);
+      spare_.push_back(std::move(chunk));
+      room_.notify_one();
     }
   }
   S3UploadSink& sink_;
   std::mutex mu_;
   std::condition_variable ready_, room_;
-  std::deque<std::string> queue_;  // guarded by mu_
+  std::deque<std::string> queue_;    // guarded by mu_
+  std::vector<std::string> spare_;  // guarded by mu_: hashed buffers, for the next chunks
   bool done_ = false;              // guarded by mu_
   std::thread thread_;
 };

@@ -56,12 +56,25 @@ std::string BucketAction(std::string_view method, const std::string& sub) {
   if (sub == "publicAccessBlock") {
     return get ? "s3:GetBucketPublicAccessBlock" : "s3:PutBucketPublicAccessBlock";
   }
+  static const std::map<std::string, std::pair<const char*, const char*>> kByRead = {
+      {"acl", {"s3:GetBucketAcl", "s3:PutBucketAcl"}},
+      {"cors", {"s3:GetBucketCORS", "s3:PutBucketCORS"}},
+      {"website", {"s3:GetBucketWebsite", "s3:PutBucketWebsite"}},
+      {"replication", {"s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration"}},
+      {"object-lock", {"s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"}},
+      {"ownershipControls", {"s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"}},
+      {"logging", {"s3:GetBucketLogging", "s3:PutBucketLogging"}},
+      {"accelerate", {"s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration"}},
+      {"requestPayment", {"s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment"}},
+  };
+  if (auto it = kByRead.find(sub); it != kByRead.end()) return get ? it->second.first : it->second.second;
   return "s3:" + std::string(method) + "Bucket";
 }
 
 std::string ObjectAction(std::string_view method, const std::string& sub) {
   bool get = method == "GET" || method == "HEAD", put = method == "PUT", del = method == "DELETE";
   if (sub == "tagging") return get ? "s3:GetObjectTagging" : del ? "s3:DeleteObjectTagging" : "s3:PutObjectTagging";
+  if (sub == "acl") return get ? "s3:GetObjectAcl" : "s3:PutObjectAcl";
   if (sub == "uploadId") return get ? "s3:ListMultipartUploadParts" : del ? "s3:AbortMultipartUpload" : "s3:PutObject";
   if (sub == "uploads") return "s3:PutObject";
   if (get) return "s3:GetObject";
@@ -817,6 +830,21 @@ Result<HttpResponse> S3Api::Bucket(RequestContext& ctx, const S3Route& route, Ht
       {"encryption", "ServerSideEncryptionConfiguration", "ServerSideEncryptionConfigurationNotFoundError",
        "The server side encryption configuration was not found"},
       {"notification", "NotificationConfiguration", nullptr, nullptr},
+      // Settings tools such as Terraform read and write on every bucket: kept as given, not acted on.
+      {"cors", "CORSConfiguration", "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
+      {"website", "WebsiteConfiguration", "NoSuchWebsiteConfiguration",
+       "The specified bucket does not have a website configuration"},
+      {"replication", "ReplicationConfiguration", "ReplicationConfigurationNotFoundError",
+       "The replication configuration was not found"},
+      {"object-lock", "ObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
+       "Object Lock configuration does not exist for this bucket"},
+      {"ownershipControls", "OwnershipControls", "OwnershipControlsNotFoundError",
+       "The bucket ownership controls were not found"},
+      {"publicAccessBlock", "PublicAccessBlockConfiguration", "NoSuchPublicAccessBlockConfiguration",
+       "The public access block configuration was not found"},
+      {"logging", "BucketLoggingStatus", nullptr, nullptr},
+      {"accelerate", "AccelerateConfiguration", nullptr, nullptr},
+      {"requestPayment", "RequestPaymentConfiguration", nullptr, nullptr},
   };
   for (const auto& d : kDocuments) {
     if (sub != d.sub) continue;
@@ -829,6 +857,7 @@ Result<HttpResponse> S3Api::Bucket(RequestContext& ctx, const S3Route& route, Ht
                                     "</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled>"
                                     "</Rule>"));
       }
+      if (sub == "requestPayment") return XmlResponse(200, Xml(d.root, "<Payer>BucketOwner</Payer>"));
       if (!d.missing_code) return XmlResponse(200, Xml(d.root, ""));
       return S3Error(StatusCode::kNotFound, d.missing_code, d.missing_message);
     }
@@ -844,6 +873,31 @@ Result<HttpResponse> S3Api::Bucket(RequestContext& ctx, const S3Route& route, Ht
     if (m == "DELETE") {
       if (sub == "lifecycle") EL_RETURN_IF_ERROR(store_.SetLifecycle(bucket, {}));
       EL_RETURN_IF_ERROR(store_.SetBucketConfig(bucket, sub, ""));
+      return Empty(204);
+    }
+  }
+  if (sub == "acl") return Acl(ctx, m);
+  if (sub == "policy") {
+    // Stored as given (a JSON document); the policy language comes with the security work.
+    if (m == "GET") {
+      auto stored = store_.GetBucketConfig(bucket, "policy");
+      if (!stored.ok()) {
+        return S3Error(StatusCode::kNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist");
+      }
+      HttpResponse r = Empty(200);
+      r.headers.push_back({"Content-Type", "application/json"});
+      r.body = *stored;
+      return r;
+    }
+    if (m == "PUT") {
+      if (!nlohmann::json::accept(request.body)) {
+        return S3Error(StatusCode::kInvalidArgument, "MalformedPolicy", "Policies must be valid JSON");
+      }
+      EL_RETURN_IF_ERROR(store_.SetBucketConfig(bucket, "policy", request.body));
+      return Empty(204);
+    }
+    if (m == "DELETE") {
+      EL_RETURN_IF_ERROR(store_.SetBucketConfig(bucket, "policy", ""));
       return Empty(204);
     }
   }
@@ -876,6 +930,11 @@ Result<HttpResponse> S3Api::Object(RequestContext& ctx, const S3Route& route, Ht
     }
   }
   if (sub == "uploads" && m == "POST") return CreateUpload(route, request);
+  if (sub == "acl") {
+    EL_ASSIGN_OR_RETURN(auto v, store_.Head(route.bucket, route.key, Param(q, "versionId")));
+    if (v.delete_marker) return S3Error(StatusCode::kNotFound, "NoSuchKey", "The specified key does not exist.");
+    return Acl(ctx, m);
+  }
   if (sub == "uploadId") {
     if (m == "PUT") return UploadPart(ctx, route, request);
     if (m == "POST") return CompleteUpload(route, request);
@@ -1163,6 +1222,23 @@ void AddUploadInfo(std::string& inner, const std::string& account) {
 }
 
 }  // namespace
+
+Result<HttpResponse> S3Api::Acl(RequestContext& ctx, const std::string& method) {
+  // Every bucket and object is private to the account: the owner has FULL_CONTROL. Canned ACLs and
+  // grants are accepted and not applied (access is decided by the account's keys and policies).
+  if (method == "PUT") return Empty(200);
+  if (method != "GET") {
+    return S3Error(StatusCode::kFailedPrecondition, "MethodNotAllowed",
+                   "The specified method is not allowed against this resource.");
+  }
+  std::string inner = Owner(ctx);
+  inner += "<AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+           "xsi:type=\"CanonicalUser\">";
+  Tag(inner, "ID", ctx.server().account_id);
+  Tag(inner, "DisplayName", "eventlake");
+  inner += "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>";
+  return XmlResponse(200, Xml("AccessControlPolicy", inner));
+}
 
 Result<HttpResponse> S3Api::CreateUpload(const S3Route& route, const HttpRequest& request) {
   if (route.key.size() > 1024) return S3Error(StatusCode::kInvalidArgument, "KeyTooLongError", "Your key is too long");

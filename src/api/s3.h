@@ -76,6 +76,7 @@ class S3Api {
   Result<HttpResponse> ListVersions(const S3Route& route, const HttpRequest& request);
   Result<HttpResponse> DeleteObjects(RequestContext& ctx, const S3Route& route, const HttpRequest& request);
   Result<HttpResponse> CreateUpload(const S3Route& route, const HttpRequest& request);
+  Result<HttpResponse> Acl(RequestContext& ctx, const std::string& method);
   Result<HttpResponse> UploadPart(RequestContext& ctx, const S3Route& route, HttpRequest& request);
   Result<HttpResponse> CompleteUpload(const S3Route& route, const HttpRequest& request);
   Result<HttpResponse> ListParts(const S3Route& route, const HttpRequest& request);

@@ -472,6 +472,41 @@ class S3Test(ServerTestCase, unittest.TestCase):
             self.s3.get_bucket_lifecycle_configuration(Bucket=b)
         self.assertEqual(code(ctx), "NoSuchLifecycleConfiguration")
 
+    def test_the_bucket_settings_terraform_reads(self):
+        b = self.bucket()
+        self.s3.put_object(Bucket=b, Key="k", Body=b"x")
+        acl = self.s3.get_bucket_acl(Bucket=b)
+        self.assertEqual(acl["Grants"][0]["Permission"], "FULL_CONTROL")
+        self.s3.put_bucket_acl(Bucket=b, ACL="private")
+        self.assertEqual(self.s3.get_object_acl(Bucket=b, Key="k")["Grants"][0]["Permission"], "FULL_CONTROL")
+        self.s3.put_object_acl(Bucket=b, Key="k", ACL="private")
+        missing = {"get_bucket_policy": "NoSuchBucketPolicy", "get_bucket_cors": "NoSuchCORSConfiguration",
+                   "get_bucket_website": "NoSuchWebsiteConfiguration",
+                   "get_bucket_replication": "ReplicationConfigurationNotFoundError",
+                   "get_object_lock_configuration": "ObjectLockConfigurationNotFoundError",
+                   "get_bucket_ownership_controls": "OwnershipControlsNotFoundError",
+                   "get_public_access_block": "NoSuchPublicAccessBlockConfiguration"}
+        for op, error in missing.items():
+            with self.assertRaises(ClientError) as ctx:
+                getattr(self.s3, op)(Bucket=b)
+            self.assertEqual((code(ctx), status(ctx)), (error, 404), op)
+        self.assertNotIn("LoggingEnabled", self.s3.get_bucket_logging(Bucket=b))
+        self.assertEqual(self.s3.get_bucket_request_payment(Bucket=b)["Payer"], "BucketOwner")
+        self.assertNotIn("Status", self.s3.get_bucket_accelerate_configuration(Bucket=b))
+        policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*",' \
+                 '"Resource":"arn:aws:s3:::%s/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}' % b
+        self.s3.put_bucket_policy(Bucket=b, Policy=policy)
+        self.assertEqual(self.s3.get_bucket_policy(Bucket=b)["Policy"], policy)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.put_bucket_policy(Bucket=b, Policy="{not json")
+        self.assertEqual(code(ctx), "MalformedPolicy")
+        self.s3.delete_bucket_policy(Bucket=b)
+        cors = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+        self.s3.put_bucket_cors(Bucket=b, CORSConfiguration=cors)
+        self.assertEqual(self.s3.get_bucket_cors(Bucket=b)["CORSRules"][0]["AllowedMethods"], ["GET"])
+        self.s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={"BlockPublicAcls": True})
+        self.assertTrue(self.s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"]["BlockPublicAcls"])
+
     def test_virtual_hosted_style_addressing(self):
         b = self.bucket()
         h, p = self.server.host_port

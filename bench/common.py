@@ -1,6 +1,8 @@
 """Helpers shared by the benchmark scripts."""
 
+import signal
 import socket
+import subprocess
 
 
 def free_port():
@@ -17,3 +19,14 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def stop(proc, timeout=30):
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()

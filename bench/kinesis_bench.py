@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, rss_kib  # noqa: E402
+from common import free_port, rss_kib, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "release")
@@ -92,8 +91,7 @@ def main():
 
         kl_put = load(kl_port, "put", "bench", s, c)
         print("  kinesalite          " + fmt(kl_put))
-        kl.send_signal(signal.SIGTERM)  # each server is measured alone on the machine
-        kl.wait(timeout=20)
+        stop(kl)  # each server is measured alone on the machine
 
         samples = []
         stop = threading.Event()
@@ -126,12 +124,7 @@ def main():
         print("final RSS: %d KiB" % rss_kib(el.pid))
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop(p)
         shutil.rmtree(work, ignore_errors=True)
 
 

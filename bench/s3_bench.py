@@ -16,7 +16,6 @@ import concurrent.futures
 import http.client
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import botocore.awsrequest
 import botocore.credentials
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, rss_kib  # noqa: E402
+from common import free_port, rss_kib, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "release", "eventlake")
@@ -313,11 +312,7 @@ def main():
                                                                                 delim, prefix))
         print("server RSS: %d KiB" % rss_kib(server.pid))
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -902,7 +902,7 @@ Result<HttpResponse> S3Api::Bucket(RequestContext& ctx, const S3Route& route, Ht
     }
   }
   if (sub == "delete" && m == "POST") return DeleteObjects(ctx, route, request);
-  if (sub == "uploads" && m == "GET") return ListUploads(route, request);
+  if (sub == "uploads" && m == "GET") return ListUploads(ctx, route, request);
   return S3Error(StatusCode::kUnimplemented, "NotImplemented",
                  "A header or query you provided implies functionality that is not implemented: " +
                      route.action.substr(3));
@@ -938,7 +938,7 @@ Result<HttpResponse> S3Api::Object(RequestContext& ctx, const S3Route& route, Ht
   if (sub == "uploadId") {
     if (m == "PUT") return UploadPart(ctx, route, request);
     if (m == "POST") return CompleteUpload(route, request);
-    if (m == "GET") return ListParts(route, request);
+    if (m == "GET") return ListParts(ctx, route, request);
     if (m == "DELETE") {
       EL_RETURN_IF_ERROR(store_.AbortUpload(route.bucket, route.key, Param(q, "uploadId")));
       return Empty(204);
@@ -1423,7 +1423,7 @@ Result<HttpResponse> S3Api::CompleteUpload(const S3Route& route, const HttpReque
   return r;
 }
 
-Result<HttpResponse> S3Api::ListParts(const S3Route& route, const HttpRequest& request) {
+Result<HttpResponse> S3Api::ListParts(RequestContext& ctx, const S3Route& route, const HttpRequest& request) {
   auto q = QueryParams(request.query());
   const std::string upload_id = Param(q, "uploadId");
   EL_ASSIGN_OR_RETURN(int max_parts, CountParam(q, "max-parts", 1000));
@@ -1452,12 +1452,12 @@ Result<HttpResponse> S3Api::ListParts(const S3Route& route, const HttpRequest& r
     if (!p.checksum.empty()) Tag(inner, "Checksum" + upload.attributes.checksum_algorithm, p.checksum);
     inner += "</Part>";
   }
-  AddUploadInfo(inner, "000000000000");
+  AddUploadInfo(inner, ctx.server().account_id);
   Tag(inner, "StorageClass", upload.attributes.storage_class);
   return XmlResponse(200, Xml("ListPartsResult", inner));
 }
 
-Result<HttpResponse> S3Api::ListUploads(const S3Route& route, const HttpRequest& request) {
+Result<HttpResponse> S3Api::ListUploads(RequestContext& ctx, const S3Route& route, const HttpRequest& request) {
   auto q = QueryParams(request.query());
   EL_ASSIGN_OR_RETURN(int max_uploads, CountParam(q, "max-uploads", 1000));
   const bool url = Param(q, "encoding-type") == "url";
@@ -1481,7 +1481,7 @@ Result<HttpResponse> S3Api::ListUploads(const S3Route& route, const HttpRequest&
     inner += "<Upload>";
     Tag(inner, "Key", enc(u.key));
     Tag(inner, "UploadId", u.upload_id);
-    AddUploadInfo(inner, "000000000000");
+    AddUploadInfo(inner, ctx.server().account_id);
     Tag(inner, "StorageClass", u.attributes.storage_class);
     Tag(inner, "Initiated", Iso8601(u.initiated_ms));
     if (!u.attributes.checksum_algorithm.empty()) Tag(inner, "ChecksumAlgorithm", u.attributes.checksum_algorithm);

@@ -79,8 +79,8 @@ class S3Api {
   Result<HttpResponse> Acl(RequestContext& ctx, const std::string& method);
   Result<HttpResponse> UploadPart(RequestContext& ctx, const S3Route& route, HttpRequest& request);
   Result<HttpResponse> CompleteUpload(const S3Route& route, const HttpRequest& request);
-  Result<HttpResponse> ListParts(const S3Route& route, const HttpRequest& request);
-  Result<HttpResponse> ListUploads(const S3Route& route, const HttpRequest& request);
+  Result<HttpResponse> ListParts(RequestContext& ctx, const S3Route& route, const HttpRequest& request);
+  Result<HttpResponse> ListUploads(RequestContext& ctx, const S3Route& route, const HttpRequest& request);
   struct CopySource {
     std::string bucket, key, version_id;
     objects::ObjectVersion version;

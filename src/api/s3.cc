@@ -384,6 +384,7 @@ class ReaderSource final : public BodySource {
  public:
   explicit ReaderSource(std::unique_ptr<objects::ObjectReader> r) : reader_(std::move(r)) {}
   Result<size_t> Read(char* buf, size_t n) override { return reader_->Read(buf, n); }
+  Result<FileSlice> NextFileSlice(size_t n) override { return reader_->NextFileSlice(n); }
 
  private:
   std::unique_ptr<objects::ObjectReader> reader_;

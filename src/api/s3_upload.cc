@@ -462,7 +462,11 @@ Status S3UploadSink::Finish() {
       return Status::PermissionDenied("The trailing header signature does not match.").WithType("SignatureDoesNotMatch");
     }
   }
-  if (hasher_) hasher_->Finish();
+  if (hasher_) {
+    // The hasher may still have a few chunks to go: the disk catches up meanwhile.
+    EL_RETURN_IF_ERROR(blob_->Flush());
+    hasher_->Finish();
+  }
   md5_ = md5_digest_->Final();
   if (sha256_digest_ && HexEncode(sha256_digest_->Final()) != expected_sha256_) {
     return Invalid("XAmzContentSHA256Mismatch",

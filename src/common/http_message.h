@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/file_slice.h"
 #include "common/status.h"
 
 namespace eventlake {
@@ -41,6 +42,11 @@ class BodySource {
   virtual ~BodySource() = default;
   // Fills up to `n` bytes of `buf`; 0 only once everything has been read.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // Or: the next at most `n` bytes as a slice of an open file, taken as read,
+  // for a sender that hands them to the socket itself. A slice with fd -1
+  // takes nothing: the sender uses Read(). The file stays open while the
+  // source lives.
+  virtual Result<FileSlice> NextFileSlice(size_t /*n*/) { return FileSlice{}; }
 };
 
 struct HttpRequest {

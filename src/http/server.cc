@@ -6,6 +6,7 @@
 #include "http/http2.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -30,6 +31,8 @@ namespace {
 
 // The piece of a streamed request or response body in memory at a time.
 constexpr size_t kStreamChunkBytes = 512 * 1024;
+// The most one sendfile() of a response body is asked to move.
+constexpr size_t kSendfileBytes = 8 << 20;
 // What a refused upload may still send after its answer before the connection closes.
 constexpr size_t kLingerBytes = 64 << 20;
 
@@ -172,7 +175,35 @@ struct Server::Impl {
   asio::awaitable<void> Serve(Worker& w, Connection& conn, const std::string& remote_ip, uint16_t remote_port);
   asio::awaitable<bool> Write(Worker& w, Connection& conn, HttpResponse&& response, unsigned version, bool head,
                               bool keep_alive);
+  // Sends the whole slice with sendfile(), waiting while the socket is full.
+  asio::awaitable<bool> SendFile(Worker& w, Connection& conn, FileSlice slice);
 };
+
+asio::awaitable<bool> Server::Impl::SendFile(Worker& w, Connection& conn, FileSlice slice) {
+  beast::error_code ec;
+  conn.socket.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  auto offset = static_cast<off_t>(slice.offset);
+  size_t left = slice.length;
+  while (left > 0) {
+    ssize_t n = ::sendfile(conn.socket.native_handle(), slice.fd, &offset, left);
+    if (n > 0) {
+      left -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      conn.deadline = w.now + options.write_timeout;
+      co_await conn.socket.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+      continue;
+    }
+    // The file is shorter than recorded, or the peer went away.
+    if (n == 0) spdlog::warn("response body ended {} bytes short: the file is shorter than recorded", left);
+    co_return false;
+  }
+  co_return true;
+}
 
 asio::awaitable<void> Server::Impl::AcceptLoop(Worker& w) {
   for (;;) {
@@ -280,8 +311,20 @@ asio::awaitable<bool> Server::Impl::Write(Worker& w, Connection& conn, HttpRespo
     if (const std::string* len = response.FindHeader("content-length")) left = std::strtoull(len->c_str(), nullptr, 10);
     conn.deadline = w.now + options.write_timeout;
     co_await asio::async_write(conn.socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-    std::unique_ptr<char[]> chunk(left > 0 ? new char[kStreamChunkBytes] : nullptr);
+    std::unique_ptr<char[]> chunk;
     while (!ec && left > 0) {
+      // Bytes in a local file go from the page cache to the socket without a copy through here.
+      Result<FileSlice> slice = response.body_source->NextFileSlice(static_cast<size_t>(std::min<uint64_t>(left, kSendfileBytes)));
+      if (!slice.ok() || (slice->fd >= 0 && slice->length == 0)) {
+        spdlog::warn("response body ended {} bytes short: {}", left, slice.ok() ? "no more data" : slice.status().ToString());
+        co_return false;
+      }
+      if (slice->fd >= 0) {
+        if (!co_await SendFile(w, conn, *slice)) co_return false;
+        left -= slice->length;
+        continue;
+      }
+      if (!chunk) chunk.reset(new char[kStreamChunkBytes]);
       Result<size_t> n = response.body_source->Read(chunk.get(), static_cast<size_t>(std::min<uint64_t>(left, kStreamChunkBytes)));
       if (!n.ok() || *n == 0) {
         spdlog::warn("response body ended {} bytes short: {}", left, n.ok() ? "no more data" : n.status().ToString());

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,12 +27,25 @@ class File {
   // Reads up to `n` bytes at `offset` into `out` (resized to what was read;
   // shorter only at the end of the file).
   virtual Status ReadAt(uint64_t offset, size_t n, std::string* out) const = 0;
+  // The same into `buf`, without a copy on the way where the file system
+  // allows: the number of bytes read.
+  // The OS file descriptor, for sendfile; -1 when there is none.
+  virtual int NativeHandle() const { return -1; }
+  virtual Result<size_t> ReadInto(uint64_t offset, char* buf, size_t n) const {
+    std::string out;
+    EL_RETURN_IF_ERROR(ReadAt(offset, n, &out));
+    std::memcpy(buf, out.data(), out.size());
+    return out.size();
+  }
   // Cuts the file to `size` bytes (durable after Sync()).
   virtual Status Truncate(uint64_t size) = 0;
   virtual uint64_t Size() const = 0;
   // Advises that the synced bytes in [offset, offset + length) will not be
   // read soon, so the OS may reuse their page-cache memory. Reads still work.
   virtual void ReleaseCache(uint64_t /*offset*/, uint64_t /*length*/) {}
+  // Advises that the file will be read from start to end, so the OS may read
+  // further ahead.
+  virtual void AdviseSequential() {}
   // Starts writing [offset, offset + length) to the disk without waiting, so
   // that a later Sync() has less left to do. Durability still needs Sync().
   virtual void StartWriteback(uint64_t /*offset*/, uint64_t /*length*/) {}

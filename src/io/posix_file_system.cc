@@ -47,9 +47,19 @@ class PosixFile final : public File {
 
   Status ReadAt(uint64_t offset, size_t n, std::string* out) const override {
     out->resize(n);
+    EL_ASSIGN_OR_RETURN(size_t got, ReadInto(offset, out->data(), n));
+    out->resize(got);
+    return Status::Ok();
+  }
+
+  int NativeHandle() const override { return fd_; }
+
+  void AdviseSequential() override { (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
+
+  Result<size_t> ReadInto(uint64_t offset, char* buf, size_t n) const override {
     size_t got = 0;
     while (got < n) {
-      ssize_t r = ::pread(fd_, out->data() + got, n - got, static_cast<off_t>(offset + got));
+      ssize_t r = ::pread(fd_, buf + got, n - got, static_cast<off_t>(offset + got));
       if (r < 0) {
         if (errno == EINTR) continue;
         return Errno("read", path_, errno);
@@ -57,8 +67,7 @@ class PosixFile final : public File {
       if (r == 0) break;
       got += static_cast<size_t>(r);
     }
-    out->resize(got);
-    return Status::Ok();
+    return got;
   }
 
   Status Truncate(uint64_t size) override {

@@ -56,10 +56,15 @@ class LocalBlobStore final : public BlobStore {
       }
       return Status::Ok();
     }
+    Status Flush() override {
+      EL_RETURN_IF_ERROR(file_->Sync());
+      synced_ = size_;
+      return Status::Ok();
+    }
     uint64_t size() const override { return size_; }
     const std::string& id() const override { return id_; }
     Status Commit() override {
-      EL_RETURN_IF_ERROR(file_->Sync());
+      if (synced_ != size_) EL_RETURN_IF_ERROR(file_->Sync());
       const std::string dir = store_.Dir(id_, Tier::kHot);
       EL_RETURN_IF_ERROR(store_.fs_.CreateDirs(dir));
       EL_RETURN_IF_ERROR(store_.fs_.Rename(path_, store_.Path(id_, Tier::kHot)));
@@ -73,13 +78,15 @@ class LocalBlobStore final : public BlobStore {
     std::string id_, path_;
     std::unique_ptr<io::File> file_;
     uint64_t size_ = 0, written_back_ = 0;
+    std::optional<uint64_t> synced_;  // the size at the last Flush()
     bool committed_ = false;
   };
 
   class FileReader final : public Reader {
    public:
     explicit FileReader(std::unique_ptr<io::File> file) : file_(std::move(file)) {}
-    Status ReadAt(uint64_t offset, size_t n, std::string* out) override { return file_->ReadAt(offset, n, out); }
+    Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override { return file_->ReadInto(offset, buf, n); }
+    int NativeHandle() const override { return file_->NativeHandle(); }
 
    private:
     std::unique_ptr<io::File> file_;
@@ -94,6 +101,7 @@ class LocalBlobStore final : public BlobStore {
 
   Result<std::unique_ptr<Reader>> Open(const std::string& id, Tier tier) override {
     EL_ASSIGN_OR_RETURN(auto file, fs_.Open(Path(id, tier), io::FileSystem::OpenMode::kOpenExisting));
+    file->AdviseSequential();  // objects are mostly read whole, or in long ranges
     return std::unique_ptr<Reader>(new FileReader(std::move(file)));
   }
 

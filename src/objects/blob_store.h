@@ -28,6 +28,11 @@ class BlobWriter {
  public:
   virtual ~BlobWriter() = default;
   virtual Status Write(std::string_view bytes) = 0;
+  // Sends what has been written so far to the disk and waits for it, so that
+  // the commit that follows has little left to do. It commits nothing: a
+  // caller with other work to finish first (hashing the tail, say) overlaps
+  // the two.
+  virtual Status Flush() { return Status::Ok(); }
   virtual uint64_t size() const = 0;
 };
 
@@ -46,8 +51,10 @@ class BlobStore {
   class Reader {
    public:
     virtual ~Reader() = default;
-    // Up to `n` bytes at `offset` (fewer only at the end).
-    virtual Status ReadAt(uint64_t offset, size_t n, std::string* out) = 0;
+    // Up to `n` bytes at `offset` into `buf` (fewer only at the end): how many.
+    virtual Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) = 0;
+    // The blob's file descriptor, for sendfile; -1 when it is not in a local file.
+    virtual int NativeHandle() const { return -1; }
   };
 
   virtual Result<std::unique_ptr<Writer>> Create() = 0;

@@ -157,6 +157,14 @@ struct ObjectStore::Impl {
   std::condition_variable stop_cv;
   bool stopping = false;  // guarded by stop_mu
   std::thread lifecycle_thread;
+  // Blobs whose last reference went, removed off the request path. A crash
+  // before they go leaves rows with refs <= 0, which Start() removes.
+  std::mutex reap_mu;
+  std::condition_variable reap_cv, reaped_cv;
+  std::vector<std::string> reap_queue;  // guarded by reap_mu
+  size_t reaping = 0;                   // guarded by reap_mu: taken off the queue, not yet removed
+  bool reap_stop = false;               // guarded by reap_mu
+  std::thread reaper;
 
   Impl(meta::Store& m, io::FileSystem& f, const Clock& c, ObjectStoreOptions o)
       : meta(m), fs(f), clock(c), options(std::move(o)) {}
@@ -185,7 +193,11 @@ struct ObjectStore::Impl {
   Status Settle(const Status& committed, const std::string& id, const std::vector<std::string>& unlink);
   // Lowers the references of a version's blobs; those at zero go to `unlink`.
   Status Release(meta::Transaction& txn, const std::string& blobs_json, std::vector<std::string>* unlink);
+  // Removes blobs at zero references, now.
   void Unlink(const std::vector<std::string>& ids);
+  // The same, on the reaper thread.
+  void UnlinkLater(const std::vector<std::string>& ids);
+  void ReapLoop();
 };
 
 // Reads a range across a version's blobs, one open blob at a time.
@@ -220,33 +232,50 @@ class BlobReader final : public ObjectReader {
   }
 
   Result<size_t> Read(char* buf, size_t n) override {
+    EL_ASSIGN_OR_RETURN(BlobStore::Reader * reader, Current());
+    if (!reader) return size_t{0};
+    const Piece& piece = pieces_[index_];
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, piece.size - offset_}));
+    EL_ASSIGN_OR_RETURN(size_t got, reader->ReadAt(offset_, buf, want));
+    if (got == 0) return Status::DataLoss("object data " + piece.id + " is shorter than recorded");
+    offset_ += got;
+    left_ -= got;
+    return got;
+  }
+
+  Result<FileSlice> NextFileSlice(size_t n) override {
+    EL_ASSIGN_OR_RETURN(BlobStore::Reader * reader, Current());
+    if (!reader) return FileSlice{-1, 0, 0};
+    FileSlice slice{reader->NativeHandle(), offset_, 0};
+    if (slice.fd < 0) return slice;
+    // The file is the size recorded (blobs never change once committed).
+    slice.length = static_cast<size_t>(std::min<uint64_t>({n, left_, pieces_[index_].size - offset_}));
+    offset_ += slice.length;
+    left_ -= slice.length;
+    return slice;
+  }
+
+ private:
+  // The reader of the piece the next byte is in, opened if need be; null at the end.
+  Result<BlobStore::Reader*> Current() {
     while (left_ > 0 && index_ < pieces_.size() && offset_ >= pieces_[index_].size) {
       offset_ -= pieces_[index_].size;
       readers_[index_].reset();
       ++index_;
     }
-    if (left_ == 0 || index_ >= pieces_.size()) return size_t{0};
-    const Piece& piece = pieces_[index_];
+    if (left_ == 0 || index_ >= pieces_.size()) return static_cast<BlobStore::Reader*>(nullptr);
     auto& reader = readers_[index_];
     if (!reader) {
-      EL_ASSIGN_OR_RETURN(reader, blobs_.Open(piece.id, piece.tier));
+      EL_ASSIGN_OR_RETURN(reader, blobs_.Open(pieces_[index_].id, pieces_[index_].tier));
     }
-    const size_t want = static_cast<size_t>(std::min<uint64_t>({n, left_, piece.size - offset_}));
-    EL_RETURN_IF_ERROR(reader->ReadAt(offset_, want, &scratch_));
-    if (scratch_.empty()) return Status::DataLoss("object data " + piece.id + " is shorter than recorded");
-    std::memcpy(buf, scratch_.data(), scratch_.size());
-    offset_ += scratch_.size();
-    left_ -= scratch_.size();
-    return scratch_.size();
+    return reader.get();
   }
 
- private:
   BlobStore& blobs_;
   std::vector<Piece> pieces_;
   size_t index_ = 0;
   uint64_t offset_, left_;
   std::vector<std::unique_ptr<BlobStore::Reader>> readers_;  // by piece; open ones only
-  std::string scratch_;
 };
 
 std::vector<meta::Migration> ObjectStore::Migrations() {
@@ -277,6 +306,40 @@ void ObjectStore::Stop() {
     impl_->stop_cv.notify_all();
   }
   if (impl_->lifecycle_thread.joinable()) impl_->lifecycle_thread.join();
+  {
+    std::lock_guard lock(impl_->reap_mu);
+    impl_->reap_stop = true;
+    impl_->reap_cv.notify_all();
+  }
+  if (impl_->reaper.joinable()) impl_->reaper.join();  // after what is queued is removed
+}
+
+void ObjectStore::WaitForRemovals() {
+  std::unique_lock lock(impl_->reap_mu);
+  impl_->reaped_cv.wait(lock, [&] { return impl_->reap_queue.empty() && impl_->reaping == 0; });
+}
+
+void ObjectStore::Impl::UnlinkLater(const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  std::lock_guard lock(reap_mu);
+  reap_queue.insert(reap_queue.end(), ids.begin(), ids.end());
+  reap_cv.notify_one();
+}
+
+void ObjectStore::Impl::ReapLoop() {
+  std::unique_lock lock(reap_mu);
+  for (;;) {
+    reap_cv.wait(lock, [&] { return reap_stop || !reap_queue.empty(); });
+    if (reap_queue.empty()) return;  // stopping, and nothing left
+    std::vector<std::string> batch;
+    batch.swap(reap_queue);
+    reaping = batch.size();
+    lock.unlock();
+    Unlink(batch);
+    lock.lock();
+    reaping = 0;
+    reaped_cv.notify_all();
+  }
 }
 
 void ObjectStore::Impl::LifecycleLoop(ObjectStore* store) {
@@ -303,6 +366,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(meta::Store& meta, io::Fi
   auto impl = std::make_unique<Impl>(meta, fs, clock, std::move(options));
   EL_RETURN_IF_ERROR(impl->Start());
   std::unique_ptr<ObjectStore> store(new ObjectStore(std::move(impl)));
+  store->impl_->reaper = std::thread([i = store->impl_.get()] { i->ReapLoop(); });
   if (store->impl_->options.lifecycle_interval.count() > 0) {
     store->impl_->lifecycle_thread = std::thread([s = store.get()] { s->impl_->LifecycleLoop(s); });
   }
@@ -350,6 +414,7 @@ Status ObjectStore::Impl::Start() {
 }
 
 void ObjectStore::Impl::Unlink(const std::vector<std::string>& ids) {
+  std::vector<meta::Value> gone;
   for (const auto& id : ids) {
     auto row = meta.Query("SELECT tier FROM s3_blobs WHERE id = ? AND refs <= 0", {id});
     if (!row.ok() || row->empty()) continue;
@@ -358,10 +423,16 @@ void ObjectStore::Impl::Unlink(const std::vector<std::string>& ids) {
       spdlog::warn("objects: removing blob {}: {}", id, s.ToString());
       continue;
     }
-    meta.RunInTransaction([&](meta::Transaction& txn) {
-          return txn.Execute("DELETE FROM s3_blobs WHERE id = ? AND refs <= 0", {id}).status();
-        })
-        .IgnoreError();
+    gone.push_back(id);
+  }
+  // One commit for the batch; rows a crash leaves behind are removed again at start.
+  for (size_t i = 0; i < gone.size(); i += 500) {
+    const size_t n = std::min<size_t>(500, gone.size() - i);
+    std::string sql = "DELETE FROM s3_blobs WHERE refs <= 0 AND id IN (?";
+    for (size_t k = 1; k < n; ++k) sql += ", ?";
+    sql += ")";
+    std::vector<meta::Value> params(gone.begin() + i, gone.begin() + i + n);
+    meta.RunInTransaction([&](meta::Transaction& txn) { return txn.Execute(sql, params).status(); }).IgnoreError();
   }
 }
 
@@ -423,7 +494,7 @@ Status ObjectStore::Impl::Settle(const Status& committed, const std::string& id,
     blobs->Remove(id, Tier::kHot).IgnoreError();  // committed, but nothing refers to it
     return committed;
   }
-  Unlink(unlink);
+  UnlinkLater(unlink);
   return Status::Ok();
 }
 
@@ -664,7 +735,7 @@ Result<DeleteResult> ObjectStore::Delete(const std::string& bucket, const std::s
         .status();
   });
   EL_RETURN_IF_ERROR(s);
-  impl_->Unlink(unlink);
+  impl_->UnlinkLater(unlink);
   return out;
 }
 
@@ -787,7 +858,7 @@ Status ObjectStore::AbortUpload(const std::string& bucket, const std::string& ke
     EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM s3_parts WHERE upload_id = ?", {upload_id}).status());
     return txn.Execute("DELETE FROM s3_uploads WHERE upload_id = ?", {upload_id}).status();
   }));
-  impl_->Unlink(unlink);
+  impl_->UnlinkLater(unlink);
   return Status::Ok();
 }
 
@@ -855,7 +926,7 @@ Result<ObjectVersion> ObjectStore::CompleteUpload(const std::string& bucket, con
     return impl_->InsertVersion(txn, bucket, v, blobs);
   });
   EL_RETURN_IF_ERROR(s);
-  impl_->Unlink(unlink);
+  impl_->UnlinkLater(unlink);
   return v;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/file_slice.h"
 #include "common/status.h"
 #include "io/file_system.h"
 #include "meta/store.h"
@@ -63,6 +64,9 @@ class ObjectReader {
   virtual ~ObjectReader() = default;
   // Up to `n` bytes; 0 at the end.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // Or the next at most `n` bytes as a slice of an open local file, taken as
+  // read (fd -1 and nothing taken when they are not in one; 0 length at the end).
+  virtual Result<FileSlice> NextFileSlice(size_t n) = 0;
 };
 
 // Conditions on the current version, checked in the same transaction as the write.
@@ -248,8 +252,11 @@ class ObjectStore {
   Result<std::vector<LifecycleRule>> GetLifecycle(const std::string& bucket) const;
   // Applies every bucket's rules as of the clock's now, and reports what it did.
   Result<LifecycleReport> ApplyLifecycle();
-  // Stops the background worker. Idempotent; the destructor calls it.
+  // Stops the background workers. Idempotent; the destructor calls it.
   void Stop();
+  // Waits until the files of the data released so far are removed (they go on
+  // a background thread, after the request that released them answers).
+  void WaitForRemovals();
 
   Result<ListResult> List(const std::string& bucket, const ListRequest& request) const;
   Result<VersionListResult> ListVersions(const std::string& bucket, const VersionListRequest& request) const;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """S3 benchmark: PUT and GET throughput of 1 MiB and 64 MiB objects side by side with dd writing
-(conv=fsync) and reading (page cache dropped first, for both) the same bytes on the same disk, small-object PUT and GET per second, and
+(conv=fsync, copying the same random bytes from memory) and reading (page cache dropped first, for both)
+the same bytes on the same disk, small-object PUT and GET per second, and
 ListObjectsV2 latency over 100,000 keys.
 
   python3 bench/s3_bench.py [--large-count 8] [--small-count 4000] [--keys 100000] [--threads 8] [--rounds 5]
@@ -82,13 +83,24 @@ def dd(args):
     return out.stderr
 
 
-def dd_rate(work, size, count):
-    """dd writing `count` files of `size` bytes with fsync, then reading them back: MB/s each way."""
+def random_source(size):
+    """`size` random bytes in a file on tmpfs (memory), and the bytes: dd copies the same bytes the
+    server receives (zeros can be cheaper for the host to store), without reading them from the disk."""
+    body = os.urandom(size)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    path = os.path.join(shm, "el-s3bench-%d-%d" % (os.getpid(), size))
+    with open(path, "wb") as f:
+        f.write(body)
+    return path, body
+
+
+def dd_rate(work, size, count, source):
+    """dd copying `source` to `count` files of `size` bytes with fsync, then reading them back: MB/s each way."""
     path = os.path.join(work, "dd.bin")
     mib = size // (1 << 20)
     t = time.perf_counter()
     for i in range(count):
-        dd(["if=/dev/zero", "of=%s.%d" % (path, i), "bs=1M", "count=%d" % mib, "conv=fsync", "status=none"])
+        dd(["if=%s" % source, "of=%s.%d" % (path, i), "bs=1M", "count=%d" % mib, "conv=fsync", "status=none"])
     write = size * count / (time.perf_counter() - t) / 1e6
     drop_caches()
     t = time.perf_counter()
@@ -100,8 +112,7 @@ def dd_rate(work, size, count):
     return write, read
 
 
-def object_rate(port, bucket, size, count):
-    body = os.urandom(size)
+def object_rate(port, bucket, size, count, body):
     c = Client(port)
     t = time.perf_counter()
     for i in range(count):
@@ -116,10 +127,9 @@ def object_rate(port, bucket, size, count):
     return put, get
 
 
-def parallel_rate(port, bucket, size, count, connections, part=8 << 20):
+def parallel_rate(port, bucket, size, count, connections, body, part=8 << 20):
     """As the AWS CLI and boto3's transfer manager move large objects: a multipart upload of `part`-sized
     parts and ranged GETs of the same size, `connections` at a time."""
-    body = os.urandom(size)
     local = threading.local()
 
     def client():
@@ -281,24 +291,32 @@ def main():
                     raise
                 time.sleep(0.05)
         Client(port).request("PUT", "/bench", b"")
+        sources = {size: random_source(size) for size in (1 << 20, 64 << 20)}
         print("Objects (one connection, sequential), side by side with dd on the same disk:")
         # dd on this kind of machine varies several-fold from one run to the next (the host caches
         # fsyncs), so the two alternate for a few rounds and the medians are compared.
         for size, count in ((1 << 20, 64 * args.large_count), (64 << 20, args.large_count)):
+            source, body = sources[size]
             rounds = []
             for r in range(args.rounds):
-                rounds.append(dd_rate(work, size, count) + object_rate(port, "bench", size, count))
+                rounds.append(dd_rate(work, size, count, source) + object_rate(port, "bench", size, count, body))
             dw, dr, pw, pr = (statistics.median(x[i] for x in rounds) for i in range(4))
             print("  %3d MiB x %-4d PUT %7.0f MB/s (dd write+fsync %7.0f MB/s, %3.0f%%)   GET %7.0f MB/s (dd read %7.0f "
                   "MB/s, %3.0f%%)   medians of %d rounds" % (size >> 20, count, pw, dw, 100 * pw / dw, pr, dr,
                                                          100 * pr / dr, args.rounds))
             for i, (a, b, c, d) in enumerate(rounds):
                 print("      round %d: PUT %5.0f vs dd %5.0f   GET %5.0f vs dd %5.0f" % (i + 1, c, a, d, b))
-        dw, dr = dd_rate(work, 64 << 20, args.large_count)
-        pw, pr = parallel_rate(port, "bench", 64 << 20, args.large_count, 4)
+        source, body = sources[64 << 20]
+        rounds = []
+        for r in range(args.rounds):
+            rounds.append(dd_rate(work, 64 << 20, args.large_count, source) +
+                          parallel_rate(port, "bench", 64 << 20, args.large_count, 4, body))
+        dw, dr, pw, pr = (statistics.median(x[i] for x in rounds) for i in range(4))
         print("   64 MiB x %-4d multipart PUT (8 MiB parts, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)   "
-              "ranged GET (8 MiB, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)" % (
-                  args.large_count, pw, dw, 100 * pw / dw, pr, dr, 100 * pr / dr))
+              "ranged GET (8 MiB, 4 connections) %7.0f MB/s (dd %7.0f MB/s, %3.0f%%)   medians of %d rounds" % (
+                  args.large_count, pw, dw, 100 * pw / dw, pr, dr, 100 * pr / dr, args.rounds))
+        for i, (a, b, c, d) in enumerate(rounds):
+            print("      round %d: PUT %5.0f vs dd %5.0f   GET %5.0f vs dd %5.0f" % (i + 1, c, a, d, b))
         small = small_rate(port, "bench", args.small_count, args.threads)
         for method, (rate, p50, p99) in small.items():
             print("Small objects (1 KiB, %d threads): %s %6.0f/s  p50 %.2f ms  p99 %.2f ms" % (
@@ -314,6 +332,11 @@ def main():
     finally:
         stop(server)
         shutil.rmtree(work, ignore_errors=True)
+        for size in (1 << 20, 64 << 20):
+            path = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+                                "el-s3bench-%d-%d" % (os.getpid(), size))
+            if os.path.exists(path):
+                os.remove(path)
 
 
 if __name__ == "__main__":

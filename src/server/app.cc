@@ -13,6 +13,7 @@
 #include "api/front_door.h"
 #include "api/s3.h"
 #include "objects/object_store.h"
+#include "api/glue.h"
 #include "api/kinesis.h"
 #include "api/services.h"
 #include "auth/audit.h"
@@ -119,6 +120,7 @@ int Serve(const Config& config) {
   std::vector<meta::Migration> migrations = auth::KeyStore::Migrations();
   for (auto& m : streams::StreamStore::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : objects::ObjectStore::Migrations()) migrations.push_back(std::move(m));
+  for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
   // auth: keys, the root identity, the audit trail.
@@ -163,6 +165,10 @@ int Serve(const Config& config) {
   s3_opts.virtual_host_domains = config.s3_domains;
   api::S3Api s3(**object_store, s3_opts);
 
+  // catalog: databases, tables and partitions (Glue).
+  catalog::Catalog catalog(**store, clock);
+  api::GlueApi glue(catalog);
+
   // api + http: the front door.
   api::FrontDoorOptions fd_opts;
   fd_opts.server = {config.region, config.account_id, EL_VERSION};
@@ -170,6 +176,7 @@ int Serve(const Config& config) {
   api::FrontDoor front_door(fd_opts, verifier, authorizer, **audit, clock);
   for (auto& svc : api::AwsJsonServices()) front_door.AddJsonService(std::move(svc));
   front_door.AddJsonService(kinesis.Service());
+  front_door.AddJsonService(glue.Service());
   front_door.SetS3(&s3);
 
   http::ServerOptions http_opts;
@@ -185,7 +192,7 @@ int Serve(const Config& config) {
     return Fail(s, "endpoint file");
   }
   (*http_server)->Start();
-  front_door.SetReady({"meta", "auth", "streams", "objects", "api", "http"});
+  front_door.SetReady({"meta", "auth", "streams", "objects", "catalog", "api", "http"});
 
   const auto startup_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

@@ -99,6 +99,8 @@ class LocalBlobStore final : public BlobStore {
     return std::unique_ptr<Writer>(new FileWriter(*this, std::move(id), std::move(path), std::move(file)));
   }
 
+  Result<std::string> LocalPath(const std::string& id, Tier tier) const override { return Path(id, tier); }
+
   Result<std::unique_ptr<Reader>> Open(const std::string& id, Tier tier) override {
     EL_ASSIGN_OR_RETURN(auto file, fs_.Open(Path(id, tier), io::FileSystem::OpenMode::kOpenExisting));
     file->AdviseSequential();  // objects are mostly read whole, or in long ranges

@@ -67,6 +67,11 @@ class BlobStore {
   virtual Status ForEach(const std::function<void(const std::string& id, Tier tier)>& fn) = 0;
   // Removes what uploads a crash interrupted left; returns how many.
   virtual Result<size_t> DiscardUnfinished() = 0;
+  // The path of a blob's file, for readers that open files themselves (an
+  // embedded query engine); Unimplemented for backends without local files.
+  virtual Result<std::string> LocalPath(const std::string& /*id*/, Tier /*tier*/) const {
+    return Status::Unimplemented("this object backend keeps no local files");
+  }
 };
 
 // Blobs as files: <root>/tmp while written, <root>/blobs/<id[0:2]>/<id> on

@@ -193,6 +193,7 @@ struct ObjectStore::Impl {
   Status Settle(const Status& committed, const std::string& id, const std::vector<std::string>& unlink);
   // Lowers the references of a version's blobs; those at zero go to `unlink`.
   Status Release(meta::Transaction& txn, const std::string& blobs_json, std::vector<std::string>* unlink);
+  std::string JoinedDir() const { return options.data_dir + "/objects/joined"; }
   // Removes blobs at zero references, now.
   void Unlink(const std::vector<std::string>& ids);
   // The same, on the reaper thread.
@@ -390,6 +391,12 @@ Status ObjectStore::Impl::Start() {
   std::vector<std::string> ids;
   for (const auto& r : unreferenced) ids.push_back(meta::AsText(r[0]));
   Unlink(ids);
+  // Joined copies a crash interrupted.
+  if (auto joined = fs.List(JoinedDir()); joined.ok()) {
+    for (const auto& name : *joined) {
+      if (name.find(".tmp-") != std::string::npos) fs.Remove(JoinedDir() + "/" + name).IgnoreError();
+    }
+  }
   // Blobs committed whose metadata never was, and copies a transition left behind.
   std::vector<std::pair<std::string, Tier>> orphans;
   EL_RETURN_IF_ERROR(blobs->ForEach([&](const std::string& id, Tier tier) {
@@ -424,6 +431,7 @@ void ObjectStore::Impl::Unlink(const std::vector<std::string>& ids) {
       continue;
     }
     gone.push_back(id);
+    fs.Remove(JoinedDir() + "/" + id).IgnoreError();  // a joined copy that starts with it, if any
   }
   // One commit for the batch; rows a crash leaves behind are removed again at start.
   for (size_t i = 0; i < gone.size(); i += 500) {
@@ -641,6 +649,41 @@ Result<ObjectVersion> ObjectStore::Head(const std::string& bucket, const std::st
   EL_RETURN_IF_ERROR(s);
   if (rows.empty()) return version_id.empty() ? NoSuchKey() : NoSuchVersion();
   return VersionFromRow(rows[0]);
+}
+
+Result<std::string> ObjectStore::LocalFile(const std::string& bucket, const ObjectVersion& version) {
+  EL_ASSIGN_OR_RETURN(auto rows, impl_->meta.Query("SELECT blobs FROM s3_objects WHERE bucket = ? AND key = ? AND "
+                                                   "version_id = ?",
+                                                   {bucket, version.key, version.version_id}));
+  if (rows.empty()) return NoSuchKey();
+  json blobs = json::parse(meta::AsText(rows[0][0]), nullptr, false);
+  if (!blobs.is_array()) return Status::DataLoss("the parts of " + version.key + " are unreadable");
+  if (blobs.size() == 1) {
+    const std::string id = blobs[0][0].get<std::string>();
+    EL_ASSIGN_OR_RETURN(auto tier, impl_->meta.Query("SELECT tier FROM s3_blobs WHERE id = ?", {id}));
+    if (tier.empty()) return Status::DataLoss("object data " + id + " is missing");
+    return impl_->blobs->LocalPath(id, ParseTier(meta::AsText(tier[0][0])).value_or(Tier::kHot));
+  }
+  // Empty objects share one empty file; assembled ones are joined once, named by their first part.
+  EL_RETURN_IF_ERROR(impl_->blobs->LocalPath("", Tier::kHot).status());  // a backend with local files at all
+  const std::string dir = impl_->JoinedDir();
+  const std::string path = dir + "/" + (blobs.empty() ? std::string("empty") : blobs[0][0].get<std::string>());
+  if (impl_->fs.Exists(path)) return path;
+  EL_RETURN_IF_ERROR(impl_->fs.CreateDirs(dir));
+  const std::string tmp = path + ".tmp-" + NewVersionId();
+  {
+    EL_ASSIGN_OR_RETURN(auto out, impl_->fs.Open(tmp, io::FileSystem::OpenMode::kCreateNew));
+    EL_ASSIGN_OR_RETURN(auto in, Read(bucket, version, 0, version.size));
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+      EL_ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
+      if (n == 0) break;
+      EL_RETURN_IF_ERROR(out->Append(std::string_view(buf.data(), n)));
+    }
+    EL_RETURN_IF_ERROR(out->Sync());
+  }
+  EL_RETURN_IF_ERROR(impl_->fs.Rename(tmp, path));
+  return path;
 }
 
 Result<std::unique_ptr<ObjectReader>> ObjectStore::Read(const std::string& bucket, const ObjectVersion& version,

@@ -217,6 +217,12 @@ class ObjectStore {
   // or version does not exist.
   Result<ObjectVersion> Head(const std::string& bucket, const std::string& key, const std::string& version_id) const;
   // Reads `length` bytes from `offset` of a version.
+  // A local file holding exactly the version's bytes, for readers that open
+  // files themselves: the blob's own file, or, for an object assembled from
+  // several parts, a file joined from them on first use (kept while the data
+  // lives). The file must only be read. Unimplemented for backends without
+  // local files.
+  Result<std::string> LocalFile(const std::string& bucket, const ObjectVersion& version);
   Result<std::unique_ptr<ObjectReader>> Read(const std::string& bucket, const ObjectVersion& version, uint64_t offset,
                                              uint64_t length) const;
   Result<DeleteResult> DeleteObject(const std::string& bucket, const std::string& key, const std::string& version_id);

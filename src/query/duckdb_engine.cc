@@ -161,17 +161,10 @@ Result<bool> Engine::IsQuery(const std::string& sql) {
     duckdb_destroy_extracted(&statements);
     return Status::InvalidArgument("Only one SQL statement is allowed.");
   }
-  duckdb_prepared_statement stmt = nullptr;
-  const bool failed = duckdb_prepare_extracted_statement(h_->conn, statements, 0, &stmt) == DuckDBError;
   duckdb_destroy_extracted(&statements);
-  if (failed) {
-    std::string msg = duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "query failed";
-    duckdb_destroy_prepare(&stmt);
-    return Status::InvalidArgument(msg);
-  }
-  const bool select = duckdb_prepared_statement_type(stmt) == DUCKDB_STATEMENT_TYPE_SELECT;
-  duckdb_destroy_prepare(&stmt);
-  return select;
+  // Parsed, not bound (the tables it names may not be defined yet): only SELECTs serialize.
+  auto tables = ReferencedTables(sql);
+  return tables.ok();
 }
 
 Status Engine::Query(const std::string& sql, const std::function<void(std::vector<ResultColumn>)>& columns,

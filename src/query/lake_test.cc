@@ -4,8 +4,7 @@
 
 #include <filesystem>
 
-#include "common/test_dir.h"
-#include "io/file_system.h"
+#include "query/test_lake.h"
 
 namespace eventlake::query {
 namespace {
@@ -25,29 +24,8 @@ TEST(HiveTypesTest, BecomeDuckDbTypes) {
   EXPECT_FALSE(DuckDbType(deep + "int").ok());
 }
 
-class LakeTest : public ::testing::Test {
+class LakeTest : public ::testing::Test, public LakeWorld {
  protected:
-  void SetUp() override {
-    dir_ = FreshTestDir();
-    meta_ = std::move(*meta::OpenSqliteStore(dir_ + "/meta.db"));
-    auto migrations = objects::ObjectStore::Migrations();
-    for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(m);
-    ASSERT_TRUE(meta_->Migrate(migrations).ok());
-    objects::ObjectStoreOptions o;
-    o.data_dir = dir_;
-    o.zones = {"raw"};
-    o.lifecycle_interval = std::chrono::milliseconds(0);
-    objects_ = std::move(*objects::ObjectStore::Open(*meta_, fs_, clock_, o));
-    catalog_ = std::make_unique<catalog::Catalog>(*meta_, clock_);
-    catalog::Database db;
-    db.name = "lake";
-    ASSERT_TRUE(catalog_->CreateDatabase(db).ok());
-  }
-  void Put(const std::string& key, const std::string& data) {
-    auto blob = objects_->NewBlob();
-    ASSERT_TRUE((*blob)->Write(data).ok());
-    ASSERT_TRUE(objects_->PutObject("raw", key, std::move(*blob), "\"x\"", {}, {}).ok());
-  }
   catalog::Table JsonTable(const std::string& name, bool partitioned) {
     catalog::Table t;
     t.name = name;
@@ -69,12 +47,6 @@ class LakeTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << sql << ": " << s.ToString();
     return rows;
   }
-  std::string dir_;
-  io::FileSystem& fs_ = io::PosixFileSystem();
-  ManualClock clock_{Clock::TimePoint(std::chrono::seconds(1'700'000'000))};
-  std::unique_ptr<meta::Store> meta_;
-  std::unique_ptr<objects::ObjectStore> objects_;
-  std::unique_ptr<catalog::Catalog> catalog_;
 };
 
 TEST_F(LakeTest, AnUnpartitionedJsonTableReadsEveryFileWithMissingColumnsAsNull) {
@@ -83,10 +55,10 @@ TEST_F(LakeTest, AnUnpartitionedJsonTableReadsEveryFileWithMissingColumnsAsNull)
   Put("events/_SUCCESS", "");
   Put("events/.hidden", "not json");
   Put("other/c.json", "{\"id\": 99}\n");
-  ASSERT_TRUE(catalog_->CreateTable("lake", JsonTable("events", false)).ok());
+  ASSERT_TRUE(catalog->CreateTable("lake", JsonTable("events", false)).ok());
   auto engine = std::move(*Engine::Open({}));
-  LakeTables lake(*catalog_, *objects_);
-  auto covered = lake.Define(*engine, *catalog_->GetTable("lake", "events"), dir_ + "/work");
+  LakeTables lake(*catalog, *objects);
+  auto covered = lake.Define(*engine, *catalog->GetTable("lake", "events"), dir + "/work");
   ASSERT_TRUE(covered.ok()) << covered.status().ToString();
   EXPECT_EQ(covered->files, 2);
   auto rows = Rows(*engine, "SELECT id, msg, source FROM lake.events ORDER BY id");
@@ -103,19 +75,19 @@ TEST_F(LakeTest, PartitionsBecomeColumnsAndFiltersSkipTheirFiles) {
   Put("logs/year=2024/month=01/a.json", big);
   Put("logs/year=2024/month=02/a.json", "{\"id\": 7, \"msg\": \"seven\"}\n");
   Put("logs/year=2024/month=03/unregistered.json", big);  // not a partition in the catalog: not read
-  ASSERT_TRUE(catalog_->CreateTable("lake", JsonTable("logs", true)).ok());
+  ASSERT_TRUE(catalog->CreateTable("lake", JsonTable("logs", true)).ok());
   for (auto values : std::vector<std::vector<std::string>>{{"2023", "12"}, {"2024", "01"}, {"2024", "02"}}) {
     catalog::Partition p;
     p.values = values;
-    ASSERT_TRUE(catalog_->CreatePartition("lake", "logs", p).ok());
+    ASSERT_TRUE(catalog->CreatePartition("lake", "logs", p).ok());
   }
-  LakeTables lake(*catalog_, *objects_);
+  LakeTables lake(*catalog, *objects);
   auto all = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*all, *catalog_->GetTable("lake", "logs"), dir_ + "/w1").ok());
+  ASSERT_TRUE(lake.Define(*all, *catalog->GetTable("lake", "logs"), dir + "/w1").ok());
   EXPECT_EQ(*Rows(*all, "SELECT count(*) FROM lake.logs")[0][0], "4001");
   const int64_t full = *all->BytesRead();
   auto some = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*some, *catalog_->GetTable("lake", "logs"), dir_ + "/w2").ok());
+  ASSERT_TRUE(lake.Define(*some, *catalog->GetTable("lake", "logs"), dir + "/w2").ok());
   const int64_t before = *some->BytesRead();
   auto rows = Rows(*some, "SELECT id, msg, year, month FROM lake.logs WHERE year = 2024 AND month = '02'");
   ASSERT_EQ(rows.size(), 1u);
@@ -126,27 +98,27 @@ TEST_F(LakeTest, PartitionsBecomeColumnsAndFiltersSkipTheirFiles) {
 
 TEST_F(LakeTest, ParquetFilesWrittenByAnyoneAreReadByName) {
   auto writer = std::move(*Engine::Open({}));
-  const std::string local = dir_ + "/local.parquet";
+  const std::string local = dir + "/local.parquet";
   ASSERT_TRUE(writer->Execute("COPY (SELECT range AS ID, 'm' || range AS msg FROM range(10)) TO '" + local + "'").ok());
   std::string bytes;
-  ASSERT_TRUE(fs_.ReadFile(local).ok());
-  Put("pq/part-0000.snappy.parquet", *fs_.ReadFile(local));
+  ASSERT_TRUE(fs.ReadFile(local).ok());
+  Put("pq/part-0000.snappy.parquet", *fs.ReadFile(local));
   catalog::Table t = JsonTable("pq", false);
   t.storage->serde = catalog::SerDeInfo{"", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", {}};
-  ASSERT_TRUE(catalog_->CreateTable("lake", t).ok());
-  LakeTables lake(*catalog_, *objects_);
+  ASSERT_TRUE(catalog->CreateTable("lake", t).ok());
+  LakeTables lake(*catalog, *objects);
   auto engine = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*engine, *catalog_->GetTable("lake", "pq"), dir_ + "/w").ok());
+  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "pq"), dir + "/w").ok());
   auto rows = Rows(*engine, "SELECT sum(id), count(source) FROM lake.pq");
   EXPECT_EQ(*rows[0][0], "45");
   EXPECT_EQ(*rows[0][1], "0");
 }
 
 TEST_F(LakeTest, AnEmptyTableHasItsColumnsAndNoRows) {
-  ASSERT_TRUE(catalog_->CreateTable("lake", JsonTable("empty", true)).ok());
-  LakeTables lake(*catalog_, *objects_);
+  ASSERT_TRUE(catalog->CreateTable("lake", JsonTable("empty", true)).ok());
+  LakeTables lake(*catalog, *objects);
   auto engine = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*engine, *catalog_->GetTable("lake", "empty"), dir_ + "/w").ok());
+  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "empty"), dir + "/w").ok());
   EXPECT_TRUE(Rows(*engine, "SELECT id, year FROM lake.empty").empty());
 }
 

@@ -13,6 +13,7 @@
 #include "api/front_door.h"
 #include "api/s3.h"
 #include "objects/object_store.h"
+#include "api/athena.h"
 #include "api/glue.h"
 #include "api/kinesis.h"
 #include "api/services.h"
@@ -121,6 +122,7 @@ int Serve(const Config& config) {
   for (auto& m : streams::StreamStore::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : objects::ObjectStore::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(std::move(m));
+  for (auto& m : query::QueryExecutor::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
   // auth: keys, the root identity, the audit trail.
@@ -169,6 +171,18 @@ int Serve(const Config& config) {
   catalog::Catalog catalog(**store, clock);
   api::GlueApi glue(catalog);
 
+  // query: SQL over the catalog's tables (Athena), each query in its own DuckDB.
+  query::ExecutorOptions query_opts;
+  query_opts.work_dir = dir + "/query";
+  query_opts.max_concurrent = config.query_concurrency;
+  query_opts.memory_limit_bytes = static_cast<int64_t>(config.query_memory_mib) << 20;
+  query_opts.timeout = std::chrono::seconds(config.query_timeout_seconds);
+  query::QueryExecutor executor(**store, catalog, **object_store, clock, query_opts);
+  if (Status s = executor.Start(); !s.ok()) return Fail(s, "query executor");
+  const std::string results_zone = config.zones.size() > 1 ? config.zones[1] : config.zones.front();
+  api::AthenaApi athena(executor, catalog, "s3://" + results_zone + "/athena-results/",
+                        std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count());
+
   // api + http: the front door.
   api::FrontDoorOptions fd_opts;
   fd_opts.server = {config.region, config.account_id, EL_VERSION};
@@ -177,6 +191,7 @@ int Serve(const Config& config) {
   for (auto& svc : api::AwsJsonServices()) front_door.AddJsonService(std::move(svc));
   front_door.AddJsonService(kinesis.Service());
   front_door.AddJsonService(glue.Service());
+  front_door.AddJsonService(athena.Service());
   front_door.SetS3(&s3);
 
   http::ServerOptions http_opts;
@@ -192,7 +207,7 @@ int Serve(const Config& config) {
     return Fail(s, "endpoint file");
   }
   (*http_server)->Start();
-  front_door.SetReady({"meta", "auth", "streams", "objects", "catalog", "api", "http"});
+  front_door.SetReady({"meta", "auth", "streams", "objects", "catalog", "query", "api", "http"});
 
   const auto startup_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
@@ -231,6 +246,7 @@ int Serve(const Config& config) {
   front_door.SetStopping();
   (*http_server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
   (*stream_store)->Stop();
+  executor.Stop();
   (*object_store)->Stop();
   (*audit)->Stop();
   std::error_code ec;

@@ -25,6 +25,9 @@ struct Config {
   bool kinesis_shard_limits = false;  // AWS's per-shard throughput limits
   std::vector<std::string> zones = {"raw", "processed"};  // buckets that exist from the first start
   int lifecycle_interval_seconds = 600;  // how often bucket lifecycle rules are applied
+  int query_concurrency = 2;             // SQL queries running at once (more wait in a queue)
+  int query_memory_mib = 2048;           // each query's memory limit
+  int query_timeout_seconds = 1800;      // a query running longer is stopped
   std::string objects_cold_dir;  // the cold tier of the object store; empty: <data-dir>/objects/cold
   std::vector<std::string> s3_domains = {"localhost", "s3.localhost"};  // <bucket>.<domain> hosts name a bucket
 };

@@ -111,6 +111,18 @@ int main(int argc, char** argv) {
                     "Seconds between passes of the buckets' lifecycle rules (0: never)")
       ->envname("EVENTLAKE_LIFECYCLE_INTERVAL")
       ->capture_default_str();
+  serve->add_option("--query-concurrency", config.query_concurrency, "SQL queries that run at once; more wait in a queue")
+      ->envname("EVENTLAKE_QUERY_CONCURRENCY")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve->add_option("--query-memory", config.query_memory_mib, "Each SQL query's memory limit, in MiB")
+      ->envname("EVENTLAKE_QUERY_MEMORY")
+      ->check(CLI::Range(64, 1 << 20))
+      ->capture_default_str();
+  serve->add_option("--query-timeout", config.query_timeout_seconds, "Seconds after which a running SQL query is stopped")
+      ->envname("EVENTLAKE_QUERY_TIMEOUT")
+      ->check(CLI::Range(1, 7 * 24 * 3600))
+      ->capture_default_str();
   serve->add_option("--s3-domains", config.s3_domains,
                     "Host names under which <bucket>.<domain> addresses a bucket (virtual-hosted style)")
       ->envname("EVENTLAKE_S3_DOMAINS")

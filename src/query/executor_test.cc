@@ -1,0 +1,96 @@
+#include "query/executor.h"
+
+#include <gtest/gtest.h>
+
+#include "query/test_lake.h"
+
+namespace eventlake::query {
+namespace {
+
+class ExecutorTest : public ::testing::Test, public LakeWorld {
+ protected:
+  void SetUp() override {
+    Put("t/a.json", "{\"id\": 1, \"name\": \"x\"}\n{\"id\": 2}\n");
+    catalog::Table t;
+    t.name = "t";
+    catalog::StorageDescriptor sd;
+    sd.columns = {{"id", "bigint", "", {}}, {"name", "string", "", {}}};
+    sd.location = "s3://raw/t/";
+    sd.serde = catalog::SerDeInfo{"", "org.openx.data.jsonserde.JsonSerDe", {}};
+    t.storage = sd;
+    ASSERT_TRUE(catalog->CreateTable("lake", t).ok());
+    Open();
+  }
+  void Open() {
+    executor_.reset();
+    ExecutorOptions eo;
+    eo.work_dir = dir + "/query";
+    eo.timeout = timeout_;
+    executor_ = std::make_unique<QueryExecutor>(*meta, *catalog, *objects, clock, eo);
+    ASSERT_TRUE(executor_->Start().ok());
+  }
+  Execution Run(const std::string& sql, const std::string& db = "lake") {
+    SubmitRequest r;
+    r.sql = sql;
+    r.database = db;
+    r.output_location = "s3://processed/results/";
+    auto id = executor_->Submit(r);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return Wait(*id);
+  }
+  Execution Wait(const std::string& id) {
+    for (;;) {
+      auto e = executor_->Get(id);
+      EXPECT_TRUE(e.ok());
+      if (e->state != State::kQueued && e->state != State::kRunning) return *e;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::chrono::milliseconds timeout_{std::chrono::minutes(1)};
+  std::unique_ptr<QueryExecutor> executor_;
+};
+
+TEST_F(ExecutorTest, ASelectSucceedsWithAHeaderAndItsResultsFile) {
+  Execution e = Run("SELECT id, name FROM t ORDER BY id");
+  ASSERT_EQ(e.state, State::kSucceeded) << e.state_reason;
+  EXPECT_EQ(e.output_location, "s3://processed/results/" + e.id + ".csv");
+  ASSERT_EQ(e.columns.size(), 2u);
+  EXPECT_EQ(e.columns[0].type, "bigint");
+  auto page = executor_->Results(e.id, "", 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->rows.size(), 2u);
+  EXPECT_EQ(*page->rows[0][0], "id");  // the header
+  EXPECT_EQ(*page->rows[1][1], "x");
+  auto rest = executor_->Results(e.id, page->next_token, 10);
+  ASSERT_EQ(rest->rows.size(), 1u);
+  EXPECT_FALSE(rest->rows[0][1].has_value());
+  EXPECT_TRUE(rest->next_token.empty());
+  EXPECT_TRUE(objects->Head("processed", "results/" + e.id + ".csv", "").ok());
+  // After a restart the results are read back from the file.
+  Open();
+  auto again = executor_->Results(e.id, "", 10);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(again->rows.size(), 3u);
+  EXPECT_FALSE(again->rows[2][1].has_value());
+  EXPECT_EQ(*again->rows[1][1], "x");
+}
+
+TEST_F(ExecutorTest, QualifiedNamesAndFailures) {
+  EXPECT_EQ(Run("SELECT count(*) FROM lake.t", "").state, State::kSucceeded);
+  Execution bad = Run("SELECT nope FROM t");
+  EXPECT_EQ(bad.state, State::kFailed);
+  EXPECT_NE(bad.state_reason.find("nope"), std::string::npos) << bad.state_reason;
+  EXPECT_EQ(Run("SELECT * FROM read_text('/etc/passwd')").state, State::kFailed);
+  EXPECT_EQ(Run("CREATE TABLE x AS SELECT 1").state, State::kFailed);
+}
+
+TEST_F(ExecutorTest, ATimeoutStopsAQuery) {
+  timeout_ = std::chrono::milliseconds(300);
+  Open();
+  Execution e = Run("SELECT count(*) FROM range(100000000000)");
+  EXPECT_EQ(e.state, State::kFailed);
+  EXPECT_NE(e.state_reason.find("timeout"), std::string::npos) << e.state_reason;
+}
+
+}  // namespace
+}  // namespace eventlake::query

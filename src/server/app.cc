@@ -14,6 +14,7 @@
 #include "api/s3.h"
 #include "objects/object_store.h"
 #include "api/athena.h"
+#include "query/statements.h"
 #include "api/glue.h"
 #include "api/kinesis.h"
 #include "api/services.h"
@@ -177,7 +178,8 @@ int Serve(const Config& config) {
   query_opts.max_concurrent = config.query_concurrency;
   query_opts.memory_limit_bytes = static_cast<int64_t>(config.query_memory_mib) << 20;
   query_opts.timeout = std::chrono::seconds(config.query_timeout_seconds);
-  query::QueryExecutor executor(**store, catalog, **object_store, clock, query_opts);
+  query::CatalogStatements statements(catalog, **object_store);
+  query::QueryExecutor executor(**store, catalog, **object_store, clock, query_opts, &statements);
   if (Status s = executor.Start(); !s.ok()) return Fail(s, "query executor");
   const std::string results_zone = config.zones.size() > 1 ? config.zones[1] : config.zones.front();
   api::AthenaApi athena(executor, catalog, "s3://" + results_zone + "/athena-results/",

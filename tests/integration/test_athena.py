@@ -186,6 +186,35 @@ class AthenaTest(ServerTestCase, unittest.TestCase):
         self.assertTrue(wg["Configuration"]["ResultConfiguration"]["OutputLocation"].startswith("s3://"))
         self.assertEqual([w["Name"] for w in self.athena.list_work_groups()["WorkGroups"]], ["primary"])
 
+    def test_the_ddl_athena_users_write(self):
+        for day in ("2024-07-01", "2024-07-02"):
+            self.s3.put_object(Bucket="raw", Key="ddl/dt=%s/a.json" % day,
+                               Body=b'{"id": 1, "msg": "x"}\n{"id": 2, "msg": "y"}\n')
+        qid, e = self.run_query("""CREATE EXTERNAL TABLE ddl_events (id bigint, msg string)
+            PARTITIONED BY (dt string)
+            ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+            LOCATION 's3://raw/ddl/'""")
+        self.assertEqual(e["Status"]["State"], "SUCCEEDED", e["Status"].get("StateChangeReason"))
+        self.assertEqual(e["StatementType"], "DDL")
+        self.assertTrue(e["ResultConfiguration"]["OutputLocation"].endswith(qid + ".txt"))
+        self.assertEqual(self.glue.get_table(DatabaseName="sqllake", Name="ddl_events")["Table"]["PartitionKeys"][0]["Name"],
+                         "dt")
+        _, e = self.run_query("MSCK REPAIR TABLE ddl_events")
+        self.assertEqual(e["Status"]["State"], "SUCCEEDED", e["Status"].get("StateChangeReason"))
+        qid, e = self.run_query("SHOW PARTITIONS ddl_events")
+        self.assertEqual(e["StatementType"], "UTILITY")
+        self.assertEqual(self.rows(qid), [["dt=2024-07-01"], ["dt=2024-07-02"]])  # no header row
+        qid, _ = self.run_query("SELECT dt, count(*) FROM ddl_events GROUP BY dt ORDER BY dt")
+        self.assertEqual(self.rows(qid)[1:], [["2024-07-01", "2"], ["2024-07-02", "2"]])
+        qid, _ = self.run_query("SHOW TABLES 'ddl*'")
+        self.assertEqual(self.rows(qid), [["ddl_events"]])
+        qid, _ = self.run_query("DESCRIBE ddl_events")
+        self.assertEqual(self.rows(qid)[0], ["id\tbigint\t"])
+        _, e = self.run_query("DROP TABLE ddl_events")
+        self.assertEqual(e["Status"]["State"], "SUCCEEDED")
+        _, e = self.run_query("CREATE EXTERNAL TABLE broken (id bigint")
+        self.assertEqual(e["Status"]["State"], "FAILED")
+
     def test_the_cli(self):
         rc, out, err = self.server.aws("athena", "start-query-execution", "--query-string",
                                        "SELECT count(*) AS n FROM sqllake.events",

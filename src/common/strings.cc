@@ -150,4 +150,13 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
+std::string Join(const std::vector<std::string>& pieces, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i) out += separator;
+    out += pieces[i];
+  }
+  return out;
+}
+
 }  // namespace eventlake

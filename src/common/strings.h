@@ -15,6 +15,8 @@ std::string_view TrimWhitespace(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 // Splits on every `sep`; empty pieces are kept.
 std::vector<std::string_view> Split(std::string_view s, char sep);
+// The pieces with `separator` between them.
+std::string Join(const std::vector<std::string>& pieces, std::string_view separator);
 
 // Decodes %XX escapes. Returns nullopt on a malformed escape. '+' is kept as is
 // (AWS signing treats it literally); pass plus_is_space for form bodies.

@@ -419,7 +419,238 @@ JsonService GlueApi::Service() {
     }
     return json{{"Errors", errors}};
   });
+  if (crawlers_) AddCrawlerOperations(svc);
   return svc;
+}
+
+namespace {
+
+double Secs(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+json CrawlerJson(const catalog::CrawlerState& s) {
+  const auto& d = s.definition;
+  json j = {{"Name", d.name},
+            {"Role", d.role},
+            {"Targets", d.targets},
+            {"Classifiers", d.classifiers},
+            {"RecrawlPolicy", d.recrawl_policy.empty() ? json{{"RecrawlBehavior", "CRAWL_EVERYTHING"}} : d.recrawl_policy},
+            {"SchemaChangePolicy", d.schema_change_policy.empty()
+                                       ? json{{"UpdateBehavior", "UPDATE_IN_DATABASE"}, {"DeleteBehavior", "DEPRECATE_IN_DATABASE"}}
+                                       : d.schema_change_policy},
+            {"LineageConfiguration", d.lineage_configuration.is_null() ? json{{"CrawlerLineageSettings", "DISABLE"}}
+                                                                       : d.lineage_configuration},
+            {"State", s.state},
+            {"CrawlElapsedTime", 0},
+            {"CreationTime", Secs(s.created_ms)},
+            {"LastUpdated", Secs(s.updated_ms)},
+            {"Version", s.version}};
+  if (!d.database.empty()) j["DatabaseName"] = d.database;
+  if (!d.description.empty()) j["Description"] = d.description;
+  if (!d.table_prefix.empty()) j["TablePrefix"] = d.table_prefix;
+  if (!d.configuration.empty()) j["Configuration"] = d.configuration;
+  if (!d.lake_formation_configuration.is_null()) j["LakeFormationConfiguration"] = d.lake_formation_configuration;
+  if (!d.schedule.empty()) j["Schedule"] = {{"ScheduleExpression", d.schedule}, {"State", "SCHEDULED"}};
+  if (!s.last_status.empty()) {
+    json last = {{"Status", s.last_status}, {"StartTime", Secs(s.last_start_ms)},
+                 {"LogGroup", "/aws-glue/crawlers"}, {"LogStream", d.name}, {"MessagePrefix", d.name}};
+    if (!s.last_error.empty()) last["ErrorMessage"] = s.last_error;
+    j["LastCrawl"] = last;
+  }
+  return j;
+}
+
+// The definition from CreateCrawler's or UpdateCrawler's members (over `base` for an update).
+Result<catalog::CrawlerDefinition> DefinitionFromInput(Input& in, const json& body, catalog::CrawlerDefinition base,
+                                                       bool create) {
+  auto name = in.Str("Name", "name", true, 1, 255);
+  auto role = in.Str("Role", "role", create, 0, 2048);
+  auto database = in.Str("DatabaseName", "databaseName", false, 0, 255);
+  auto description = in.Str("Description", "description", false, 0, 2048);
+  auto prefix = in.Str("TablePrefix", "tablePrefix", false, 0, 128);
+  auto schedule = in.Str("Schedule", "schedule", false, 0, 256);
+  auto configuration = in.Str("Configuration", "configuration", false, 0, 65536);
+  const json* targets = in.Member("Targets", json::value_t::object);
+  if (create && !targets) in.Fail("Value null at 'targets' failed to satisfy constraint: Member must not be null");
+  EL_RETURN_IF_ERROR(in.Check());
+  base.name = *name;
+  if (role) base.role = *role;
+  if (database) base.database = AsciiLower(*database);
+  if (description) base.description = *description;
+  if (prefix) base.table_prefix = *prefix;
+  if (schedule) base.schedule = *schedule;
+  if (configuration) {
+    json parsed = json::parse(*configuration, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) return InvalidInput("Configuration is not a valid JSON object");
+    base.configuration = *configuration;
+  }
+  if (targets) {
+    if (targets->contains("S3Targets")) {
+      const json& s3 = (*targets)["S3Targets"];
+      if (!s3.is_array()) return Serialization("S3Targets must be a list");
+      for (const auto& t : s3) {
+        if (!t.is_object() || !t.contains("Path") || !t["Path"].is_string() ||
+            t["Path"].get<std::string>().rfind("s3://", 0) != 0) {
+          return InvalidInput("Each S3 target needs a Path s3://bucket/prefix");
+        }
+      }
+    }
+    base.targets = *targets;
+  }
+  for (const char* member : {"SchemaChangePolicy", "RecrawlPolicy", "LineageConfiguration", "LakeFormationConfiguration"}) {
+    auto it = body.find(member);
+    if (it == body.end()) continue;
+    if (!it->is_object()) return Serialization(std::string(member) + " must be a structure");
+    if (std::string(member) == "SchemaChangePolicy") base.schema_change_policy = *it;
+    if (std::string(member) == "RecrawlPolicy") base.recrawl_policy = *it;
+    if (std::string(member) == "LineageConfiguration") base.lineage_configuration = *it;
+    if (std::string(member) == "LakeFormationConfiguration") base.lake_formation_configuration = *it;
+  }
+  if (auto it = body.find("Classifiers"); it != body.end() && it->is_array()) base.classifiers = *it;
+  if (base.recrawl_policy.value("RecrawlBehavior", std::string()) == "CRAWL_NEW_FOLDERS_ONLY" &&
+      (base.schema_change_policy.value("UpdateBehavior", std::string("UPDATE_IN_DATABASE")) != "LOG" ||
+       base.schema_change_policy.value("DeleteBehavior", std::string("DEPRECATE_IN_DATABASE")) != "LOG")) {
+    return InvalidInput(
+        "The SchemaChangePolicy for \"Crawl new folders only\" Amazon S3 target can have only LOG DeleteBehavior value "
+        "and LOG UpdateBehavior value.");
+  }
+  return base;
+}
+
+}  // namespace
+
+void GlueApi::AddCrawlerOperations(JsonService& svc) {
+  using Body = std::function<Result<json>(RequestContext&, Input&, const json&)>;
+  auto op = [this](const char* action, Body body) -> JsonOperation {
+    return WithInput([this, action, body](RequestContext& ctx, Input&, const json& parsed, JsonReply reply) {
+      if (Status s = ctx.Authorize(std::string("glue:") + action, Arn(ctx, "crawler/*")); !s.ok()) return reply(s);
+      pool_.Post([&ctx, parsed, body, reply = std::move(reply)]() mutable {
+        Input members(parsed);
+        Result<json> out = body(ctx, members, parsed);
+        if (!out.ok()) return reply(out.status());
+        reply(Dump(*out));
+      });
+    });
+  };
+  auto name_of = [](Input& in) -> Result<std::string> {
+    auto name = in.Str("Name", "name", true, 1, 255);
+    EL_RETURN_IF_ERROR(in.Check());
+    return *name;
+  };
+  svc.operations["CreateCrawler"] = op("CreateCrawler", [this](RequestContext&, Input& in, const json& body) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(auto def, DefinitionFromInput(in, body, {}, true));
+    if (auto tags = body.find("Tags"); tags != body.end() && tags->is_object()) {
+      for (auto it = tags->begin(); it != tags->end(); ++it) {
+        if (it.value().is_string()) def.tags[it.key()] = it.value().get<std::string>();
+      }
+    }
+    EL_RETURN_IF_ERROR(crawlers_->Create(std::move(def)));
+    return json::object();
+  });
+  svc.operations["UpdateCrawler"] = op("UpdateCrawler", [this, name_of](RequestContext&, Input& in,
+                                                                        const json& body) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(std::string name, name_of(in));
+    EL_ASSIGN_OR_RETURN(auto current, crawlers_->Get(name));
+    Input again(body);
+    EL_ASSIGN_OR_RETURN(auto def, DefinitionFromInput(again, body, current.definition, false));
+    EL_RETURN_IF_ERROR(crawlers_->Update(std::move(def)));
+    return json::object();
+  });
+  svc.operations["GetCrawler"] = op("GetCrawler", [this, name_of](RequestContext&, Input& in, const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(std::string name, name_of(in));
+    EL_ASSIGN_OR_RETURN(auto s, crawlers_->Get(name));
+    return json{{"Crawler", CrawlerJson(s)}};
+  });
+  svc.operations["DeleteCrawler"] = op("DeleteCrawler", [this, name_of](RequestContext&, Input& in,
+                                                                        const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(std::string name, name_of(in));
+    EL_RETURN_IF_ERROR(crawlers_->Delete(name));
+    return json::object();
+  });
+  svc.operations["StartCrawler"] = op("StartCrawler", [this, name_of](RequestContext&, Input& in,
+                                                                      const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(std::string name, name_of(in));
+    EL_RETURN_IF_ERROR(crawlers_->StartCrawl(name));
+    return json::object();
+  });
+  svc.operations["StopCrawler"] = op("StopCrawler", [this, name_of](RequestContext&, Input& in,
+                                                                    const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(std::string name, name_of(in));
+    EL_RETURN_IF_ERROR(crawlers_->StopCrawl(name));
+    return json::object();
+  });
+  auto page_of = [this](Input& in) -> Result<catalog::Page<catalog::CrawlerState>> {
+    auto token = in.Str("NextToken", "nextToken", false);
+    auto max = in.Int("MaxResults", "maxResults", false, 1, 1000);
+    EL_RETURN_IF_ERROR(in.Check());
+    return crawlers_->List(token.value_or(""), static_cast<int>(max.value_or(100)));
+  };
+  svc.operations["GetCrawlers"] = op("GetCrawlers", [page_of](RequestContext&, Input& in, const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(auto page, page_of(in));
+    json list = json::array();
+    for (const auto& s : page.items) list.push_back(CrawlerJson(s));
+    json out = {{"Crawlers", list}};
+    if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+    return out;
+  });
+  svc.operations["ListCrawlers"] = op("ListCrawlers", [page_of](RequestContext&, Input& in, const json&) -> Result<json> {
+    EL_ASSIGN_OR_RETURN(auto page, page_of(in));
+    json names = json::array();
+    for (const auto& s : page.items) names.push_back(s.definition.name);
+    json out = {{"CrawlerNames", names}};
+    if (!page.next_token.empty()) out["NextToken"] = page.next_token;
+    return out;
+  });
+  svc.operations["BatchGetCrawlers"] = op("BatchGetCrawlers", [this](RequestContext&, Input& in,
+                                                                    const json&) -> Result<json> {
+    const json* names = RequiredList(in, "CrawlerNames", "crawlerNames", 100);
+    EL_RETURN_IF_ERROR(in.Check());
+    EL_ASSIGN_OR_RETURN(auto list, StringList(*names, "CrawlerNames"));
+    json found = json::array(), missing = json::array();
+    for (const auto& n : list) {
+      auto s = crawlers_->Get(n);
+      if (s.ok()) {
+        found.push_back(CrawlerJson(*s));
+      } else {
+        missing.push_back(n);
+      }
+    }
+    return json{{"Crawlers", found}, {"CrawlersNotFound", missing}};
+  });
+  svc.operations["GetCrawlerMetrics"] = op("GetCrawlerMetrics", [this, page_of](RequestContext&, Input& in,
+                                                                              const json& body) -> Result<json> {
+    std::vector<catalog::CrawlerState> states;
+    std::string next;
+    if (body.contains("CrawlerNameList")) {
+      const json* names = RequiredList(in, "CrawlerNameList", "crawlerNameList", 100);
+      EL_RETURN_IF_ERROR(in.Check());
+      EL_ASSIGN_OR_RETURN(auto list, StringList(*names, "CrawlerNameList"));
+      for (const auto& n : list) {
+        auto s = crawlers_->Get(n);
+        if (s.ok()) states.push_back(std::move(*s));
+      }
+    } else {
+      EL_ASSIGN_OR_RETURN(auto page, page_of(in));
+      states = std::move(page.items);
+      next = page.next_token;
+    }
+    json list = json::array();
+    for (const auto& s : states) {
+      std::vector<int64_t> runtimes = s.runtimes_ms;
+      std::sort(runtimes.begin(), runtimes.end());
+      const double median = runtimes.empty() ? 0.0 : Secs(runtimes[runtimes.size() / 2]);
+      list.push_back({{"CrawlerName", s.definition.name},
+                      {"TimeLeftSeconds", 0.0},
+                      {"StillEstimating", s.state == "RUNNING"},
+                      {"LastRuntimeSeconds", Secs(s.last_runtime_ms)},
+                      {"MedianRuntimeSeconds", median},
+                      {"TablesCreated", s.last_report.tables_created},
+                      {"TablesUpdated", s.last_report.tables_updated},
+                      {"TablesDeleted", s.last_report.tables_deleted}});
+    }
+    json out = {{"CrawlerMetricsList", list}};
+    if (!next.empty()) out["NextToken"] = next;
+    return out;
+  });
 }
 
 }  // namespace eventlake::api

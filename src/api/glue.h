@@ -6,6 +6,7 @@
 
 #include "api/json_service.h"
 #include "catalog/catalog.h"
+#include "catalog/crawler.h"
 #include "common/thread_pool.h"
 
 namespace eventlake::api {
@@ -13,13 +14,17 @@ namespace eventlake::api {
 class GlueApi {
  public:
   // `catalog` must outlive the API.
-  explicit GlueApi(catalog::Catalog& catalog) : catalog_(catalog), pool_(2) {}
+  // `crawlers` may be null (no crawler actions).
+  explicit GlueApi(catalog::Catalog& catalog, catalog::CrawlerService* crawlers = nullptr)
+      : catalog_(catalog), crawlers_(crawlers), pool_(2) {}
 
   // The service table entry with every supported operation.
   JsonService Service();
 
  private:
+  void AddCrawlerOperations(JsonService& svc);
   catalog::Catalog& catalog_;
+  catalog::CrawlerService* crawlers_;
   ThreadPool pool_;
 };
 

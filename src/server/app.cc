@@ -14,6 +14,7 @@
 #include "api/s3.h"
 #include "objects/object_store.h"
 #include "api/athena.h"
+#include "query/inspector.h"
 #include "query/statements.h"
 #include "api/glue.h"
 #include "api/kinesis.h"
@@ -123,6 +124,7 @@ int Serve(const Config& config) {
   for (auto& m : streams::StreamStore::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : objects::ObjectStore::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(std::move(m));
+  for (auto& m : catalog::CrawlerService::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : query::QueryExecutor::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
@@ -170,7 +172,10 @@ int Serve(const Config& config) {
 
   // catalog: databases, tables and partitions (Glue).
   catalog::Catalog catalog(**store, clock);
-  api::GlueApi glue(catalog);
+  query::DuckDbInspector inspector;
+  catalog::CrawlerService crawlers(**store, catalog, **object_store, inspector, clock);
+  if (Status s = crawlers.Start(); !s.ok()) return Fail(s, "crawlers");
+  api::GlueApi glue(catalog, &crawlers);
 
   // query: SQL over the catalog's tables (Athena), each query in its own DuckDB.
   query::ExecutorOptions query_opts;
@@ -249,6 +254,7 @@ int Serve(const Config& config) {
   (*http_server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
   (*stream_store)->Stop();
   executor.Stop();
+  crawlers.Stop();
   (*object_store)->Stop();
   (*audit)->Stop();
   std::error_code ec;

@@ -570,4 +570,25 @@ std::variant<VerifiedRequest, AuthError> Verifier::Verify(const HttpRequest& req
   return out;
 }
 
+void SignRequest(HttpRequest& request, std::string_view access_key, std::string_view secret, std::string_view region,
+                 std::string_view service, Clock::TimePoint now) {
+  const std::string amz_date = FormatAmzDate(now);
+  const std::string date = amz_date.substr(0, 8);
+  const std::string payload = Sha256Hex(request.body);
+  request.headers.push_back({"X-Amz-Date", amz_date});
+  request.headers.push_back({"X-Amz-Content-SHA256", payload});
+  std::vector<std::string> names;
+  for (const auto& h : request.headers) names.push_back(AsciiLower(h.name));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const std::string scope = date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
+  const std::string canonical = CanonicalRequest(request, names, payload, PathCanonicalization::kNormalizeAndEncode, false);
+  const std::string signature =
+      SignatureHex(DeriveSigningKey(secret, date, region, service), StringToSign(amz_date, scope, canonical));
+  std::string signed_headers;
+  for (const auto& n : names) signed_headers += (signed_headers.empty() ? "" : ";") + n;
+  request.headers.push_back({"Authorization", "AWS4-HMAC-SHA256 Credential=" + std::string(access_key) + "/" + scope +
+                                                  ", SignedHeaders=" + signed_headers + ", Signature=" + signature});
+}
+
 }  // namespace eventlake::auth

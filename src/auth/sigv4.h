@@ -119,6 +119,12 @@ std::string TrailerSignatureHex(const Digest& signing_key, std::string_view amz_
                                 std::string_view previous_signature, std::string_view trailer_lines);
 // Parses yyyymmddThhmmssZ, or an RFC 1123 date ("Sun, 30 Aug 2015 12:36:00 GMT").
 bool ParseAmzDate(std::string_view text, Clock::TimePoint* out);
+
+// Signs a request as the AWS SDKs do (the header form, signed payload): adds
+// X-Amz-Date, X-Amz-Content-SHA256 and Authorization over every header the
+// request has (Host among them).
+void SignRequest(HttpRequest& request, std::string_view access_key, std::string_view secret, std::string_view region,
+                 std::string_view service, Clock::TimePoint now);
 std::string FormatAmzDate(Clock::TimePoint t);
 
 // What a verified request proves, and what a streaming (aws-chunked) body

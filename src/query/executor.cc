@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -539,7 +540,10 @@ void QueryExecutor::Impl::Run(Execution& e) {
   const std::string work = options.work_dir + "/" + e.id;
   Cached result;
   Status s;
-  auto bound = BindParameters(e.sql, e.parameters);
+  // A statement may end with ';' (the one statement there may be).
+  std::string text = e.sql;
+  while (!text.empty() && (std::isspace(static_cast<unsigned char>(text.back())) || text.back() == ';')) text.pop_back();
+  auto bound = BindParameters(text, e.parameters);
   if (!bound.ok()) {
     s = bound.status();
   } else if (auto handled = statements ? statements->Handle(*bound, e.database) : std::nullopt; handled) {

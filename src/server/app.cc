@@ -172,6 +172,14 @@ int Serve(const Config& config) {
 
   // catalog: databases, tables and partitions (Glue).
   catalog::Catalog catalog(**store, clock);
+  {  // Athena's and Glue's "default" database, there from the start
+    catalog::Database default_db;
+    default_db.name = "default";
+    default_db.description = "Default Hive database";
+    if (Status s = catalog.CreateDatabase(default_db); !s.ok() && s.code() != StatusCode::kAlreadyExists) {
+      return Fail(s, "catalog");
+    }
+  }
   query::DuckDbInspector inspector;
   catalog::CrawlerService crawlers(**store, catalog, **object_store, inspector, clock);
   if (Status s = crawlers.Start(); !s.ok()) return Fail(s, "crawlers");

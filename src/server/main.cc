@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "query/duckdb_engine.h"
 #include "server/app.h"
+#include "server/sql_command.h"
 
 namespace {
 
@@ -136,6 +137,21 @@ int main(int argc, char** argv) {
   CLI::App* creds = app.add_subcommand("credentials", "Print the root credentials as shell export lines");
   add_common(creds, creds_config);
   CLI::App* version = app.add_subcommand("version", "Print the version");
+  eventlake::server::SqlOptions sql;
+  CLI::App* sql_cmd = app.add_subcommand("sql", "Run SQL on a running server (with no query: a prompt)");
+  sql_cmd->add_option("query", sql.query, "The statement to run");
+  sql_cmd->add_option("--data-dir", sql.data_dir, "The server's data directory (its endpoint and credentials)")
+      ->envname("EVENTLAKE_DATA_DIR")
+      ->capture_default_str();
+  sql_cmd->add_option("--endpoint", sql.endpoint, "The server (default: from the data directory, else :4566)")
+      ->envname("EVENTLAKE_ENDPOINT");
+  sql_cmd->add_option("--database,-d", sql.database, "The database unqualified table names are in")
+      ->capture_default_str();
+  sql_cmd->add_option("--format,-f", sql.format, "table, csv or json (one object a line)")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+  sql_cmd->add_option("--output-location", sql.output_location, "Where results go (default: the work group's)");
+  sql_cmd->add_option("--region", sql.region, "The region requests are signed for")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -154,6 +170,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (creds->parsed()) return eventlake::server::PrintCredentials(creds_config);
+  if (sql_cmd->parsed()) return eventlake::server::RunSql(sql);
   try {
     return eventlake::server::Serve(config);
   } catch (const std::exception& e) {

@@ -215,6 +215,26 @@ class AthenaTest(ServerTestCase, unittest.TestCase):
         _, e = self.run_query("CREATE EXTERNAL TABLE broken (id bigint")
         self.assertEqual(e["Status"]["State"], "FAILED")
 
+    def test_eventlake_sql(self):
+        import subprocess
+        from harness import BINARY, ACCESS_KEY, SECRET_KEY
+        env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "PATH": "/usr/bin:/bin"}
+        base = [BINARY, "sql", "--endpoint", self.server.endpoint, "-d", "sqllake"]
+        out = subprocess.run(base + ["-f", "csv", "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind;"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.splitlines(), ["kind,n", "buy,200", "click,200", "view,200"])
+        out = subprocess.run(base + ["SELECT id, source FROM events WHERE id IN (0, 300) ORDER BY id"], env=env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.stdout.splitlines(), [" id  | source", "-----+--------", " 0   | NULL  ", " 300 | app   ",
+                                                   "(2 rows)"])
+        # The prompt: statements end with ';'; a failure sets the exit code.
+        out = subprocess.run(base + ["-f", "json"], input="SHOW TABLES;\nSELECT\n  1 AS one;\nSELEC 2;\n", env=env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('{"one":"1"}', out.stdout.splitlines())
+        self.assertIn("syntax error", out.stderr)
+
     def test_the_cli(self):
         rc, out, err = self.server.aws("athena", "start-query-execution", "--query-string",
                                        "SELECT count(*) AS n FROM sqllake.events",

@@ -104,7 +104,8 @@ void Print(const std::string& format, const std::vector<std::string>& columns,
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
     for (size_t i = 0; i < cells.size(); ++i) {
-      out += (i ? " | " : " ") + cells[i] + std::string(width[i] - std::min(width[i], Width(cells[i])), ' ');
+      out += (i ? " | " : " ") + cells[i];
+      if (i + 1 < cells.size()) out += std::string(width[i] - std::min(width[i], Width(cells[i])), ' ');
     }
     std::printf("%s\n", out.c_str());
   };

@@ -226,7 +226,7 @@ class AthenaTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(out.stdout.splitlines(), ["kind,n", "buy,200", "click,200", "view,200"])
         out = subprocess.run(base + ["SELECT id, source FROM events WHERE id IN (0, 300) ORDER BY id"], env=env,
                              capture_output=True, text=True, timeout=60)
-        self.assertEqual(out.stdout.splitlines(), [" id  | source", "-----+--------", " 0   | NULL  ", " 300 | app   ",
+        self.assertEqual(out.stdout.splitlines(), [" id  | source", "-----+--------", " 0   | NULL", " 300 | app",
                                                    "(2 rows)"])
         # The prompt: statements end with ';'; a failure sets the exit code.
         out = subprocess.run(base + ["-f", "json"], input="SHOW TABLES;\nSELECT\n  1 AS one;\nSELEC 2;\n", env=env,

@@ -29,10 +29,9 @@ import botocore.awsrequest
 import botocore.credentials
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, rss_kib, stop  # noqa: E402
+from common import rss_kib, start_server, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "release", "eventlake")
 KEY, SECRET = "AKIABENCHBENCHBENCH0", "bench/bench/bench/bench/bench/bench/benc"
 CREDS = botocore.credentials.Credentials(KEY, SECRET)
 
@@ -274,12 +273,7 @@ def main():
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="el-s3bench-", dir=os.environ.get("BENCH_DIR", ROOT))
-    port = free_port()
-    env = dict(os.environ, EVENTLAKE_ROOT_ACCESS_KEY_ID=KEY, EVENTLAKE_ROOT_SECRET_ACCESS_KEY=SECRET)
-    server = subprocess.Popen([BIN, "serve", "--data-dir", os.path.join(work, "data"), "--listen",
-                               "127.0.0.1:%d" % port, "--log-level", "warn"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work, port, server = start_server("el-s3bench-", KEY, SECRET)
     try:
         deadline = time.time() + 20
         while True:

@@ -64,12 +64,17 @@ class LocalBlobStore final : public BlobStore {
     uint64_t size() const override { return size_; }
     const std::string& id() const override { return id_; }
     Status Commit() override {
-      if (synced_ != size_) EL_RETURN_IF_ERROR(file_->Sync());
-      const std::string dir = store_.Dir(id_, Tier::kHot);
+      // Into place first, then one sync: the journal commit that makes the bytes durable carries the
+      // new name too, so the directory's sync has nothing left to wait for. Until the metadata refers
+      // to it, a blob in blobs/ is an orphan that the next start removes.
+      const std::string dir = store_.Dir(id_, Tier::kHot), final_path = store_.Path(id_, Tier::kHot);
       EL_RETURN_IF_ERROR(store_.fs_.CreateDirs(dir));
-      EL_RETURN_IF_ERROR(store_.fs_.Rename(path_, store_.Path(id_, Tier::kHot)));
+      EL_RETURN_IF_ERROR(store_.fs_.Rename(path_, final_path));
+      path_ = final_path;  // what to remove if this fails
+      if (synced_ != size_) EL_RETURN_IF_ERROR(file_->Sync());
+      EL_RETURN_IF_ERROR(store_.fs_.SyncDir(dir));
       committed_ = true;
-      return store_.fs_.SyncDir(dir);
+      return Status::Ok();
     }
 
    private:

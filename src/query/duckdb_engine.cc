@@ -135,10 +135,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     return Status::Internal(msg);
   }
   if (duckdb_connect(h->db, &h->conn) != DuckDBSuccess) return Status::Internal("cannot connect to DuckDB");
-  std::unique_ptr<Engine> engine(new Engine(std::move(h)));
-  // Every byte read from a file is logged, so that a query can say how much it scanned.
-  EL_RETURN_IF_ERROR(engine->Execute("CALL enable_logging('FileSystem')"));
-  return engine;
+  return std::unique_ptr<Engine>(new Engine(std::move(h)));
 }
 
 Status Engine::Execute(const std::string& sql) {
@@ -266,6 +263,9 @@ Result<std::vector<std::pair<std::string, std::string>>> Engine::ReferencedTable
       for (const auto& v : n) walk(v);
     }
   };
+  if (auto st = j.find("statements"); st != j.end() && st->is_array() && st->size() > 1) {
+    return Status::InvalidArgument("Only one SQL statement is allowed.");
+  }
   walk(j);
   std::vector<std::pair<std::string, std::string>> tables;
   for (auto& t : out) {
@@ -279,6 +279,8 @@ void Engine::Interrupt() {
   h_->interrupted.store(true);
   duckdb_interrupt(h_->conn);
 }
+
+Status Engine::CountReads() { return Execute("CALL enable_logging('FileSystem')"); }
 
 Result<int64_t> Engine::BytesRead() {
   int64_t bytes = 0;

@@ -57,7 +57,9 @@ class Engine {
   Result<std::vector<std::pair<std::string, std::string>>> ReferencedTables(const std::string& sql);
   // Stops the query running on this engine, from any thread.
   void Interrupt();
-  // Bytes read from files since the engine opened.
+  // From now on every read from a file is counted (before any lock on the configuration).
+  Status CountReads();
+  // Bytes read from files since CountReads().
   Result<int64_t> BytesRead();
 
  private:

@@ -69,6 +69,7 @@ TEST(DuckDbEngineTest, CountsTheBytesItReads) {
   const std::string dir = FreshTestDir();
   auto e = Open();
   ASSERT_TRUE(e->Execute("COPY (SELECT range AS id FROM range(100000)) TO '" + dir + "/a.parquet'").ok());
+  ASSERT_TRUE(e->CountReads().ok());
   auto before = e->BytesRead();
   ASSERT_TRUE(e->Query("SELECT sum(id) FROM read_parquet('" + dir + "/a.parquet')", [](auto) {},
                        [](TextRow&&) { return true; })

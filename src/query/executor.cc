@@ -244,6 +244,7 @@ struct QueryExecutor::Impl {
   struct Running {
     Engine* engine = nullptr;  // while DuckDB runs it
     int64_t deadline_ms = 0;
+    int64_t started_ms = 0;    // on the clock, for GetQueryExecution while it runs
     bool cancelled = false;
   };
 
@@ -255,12 +256,18 @@ struct QueryExecutor::Impl {
   std::list<std::string> cache_order;            // guarded by mu: oldest first
   size_t cache_bytes = 0;                        // guarded by mu
   bool stopping = false;                         // guarded by mu
+  // A DuckDB opened ahead, so that a query does not wait for one to open.
+  std::unique_ptr<Engine> spare;                 // guarded by mu
+  std::vector<std::unique_ptr<Engine>> to_close;  // guarded by mu: used ones, closed off the query's path
+  std::condition_variable spare_cv;
   std::vector<std::thread> workers;
-  std::thread monitor;
+  std::thread monitor, spare_maker;
 
   Impl(meta::Store& m, catalog::Catalog& c, objects::ObjectStore& o, const Clock& cl, ExecutorOptions opts,
        StatementHandler* s)
-      : meta(m), catalog(c), objects(o), clock(cl), options(std::move(opts)), statements(s), lake(c, o) {}
+      : meta(m), catalog(c), objects(o), clock(cl), options(std::move(opts)), statements(s),
+        lake(c, o, options.work_dir + "/farms",
+             std::chrono::duration_cast<std::chrono::seconds>(options.timeout) + std::chrono::minutes(5)) {}
 
   Status Save(const Execution& e) {
     return meta.RunInTransaction([&](meta::Transaction& txn) {
@@ -298,6 +305,24 @@ struct QueryExecutor::Impl {
 
   void WorkerLoop();
   void MonitorLoop();
+  void SpareLoop();
+  EngineOptions BaseEngineOptions() const {
+    EngineOptions eo;
+    eo.threads = options.threads_per_query;
+    eo.memory_limit_bytes = options.memory_limit_bytes;
+    return eo;
+  }
+  Result<std::unique_ptr<Engine>> TakeEngine() {
+    {
+      std::lock_guard lock(mu);
+      if (spare) {
+        auto e = std::move(spare);
+        spare_cv.notify_all();
+        return e;
+      }
+    }
+    return Engine::Open(BaseEngineOptions());
+  }
   void Run(Execution& e);
   Status RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out);
   Status WriteResults(Execution& e, const Cached& rows);
@@ -340,6 +365,7 @@ Status QueryExecutor::Start() {
     impl_->workers.emplace_back([this] { impl_->WorkerLoop(); });
   }
   impl_->monitor = std::thread([this] { impl_->MonitorLoop(); });
+  impl_->spare_maker = std::thread([this] { impl_->SpareLoop(); });
   return Status::Ok();
 }
 
@@ -354,9 +380,13 @@ void QueryExecutor::Stop() {
     }
     impl_->work_cv.notify_all();
     impl_->stop_cv.notify_all();
+    impl_->spare_cv.notify_all();
   }
   for (auto& t : impl_->workers) t.join();
   if (impl_->monitor.joinable()) impl_->monitor.join();
+  if (impl_->spare_maker.joinable()) impl_->spare_maker.join();
+  impl_->spare.reset();
+  impl_->to_close.clear();
 }
 
 Result<std::string> QueryExecutor::Submit(SubmitRequest request) {
@@ -399,7 +429,17 @@ Result<std::string> QueryExecutor::Submit(SubmitRequest request) {
   return e.id;
 }
 
-Result<Execution> QueryExecutor::Get(const std::string& id) const { return impl_->Load(id); }
+Result<Execution> QueryExecutor::Get(const std::string& id) const {
+  EL_ASSIGN_OR_RETURN(Execution e, impl_->Load(id));
+  if (e.state == State::kQueued) {
+    std::lock_guard lock(impl_->mu);
+    if (auto it = impl_->running.find(id); it != impl_->running.end() && it->second.started_ms) {
+      e.state = State::kRunning;
+      e.started_ms = it->second.started_ms;
+    }
+  }
+  return e;
+}
 
 Result<catalog::Page<std::string>> QueryExecutor::List(const std::string& workgroup, const std::string& token,
                                                        int max) const {
@@ -519,6 +559,29 @@ void QueryExecutor::Impl::WorkerLoop() {
   }
 }
 
+void QueryExecutor::Impl::SpareLoop() {
+  std::unique_lock lock(mu);
+  for (;;) {
+    spare_cv.wait(lock, [&] { return stopping || !spare || !to_close.empty(); });
+    std::vector<std::unique_ptr<Engine>> closing;
+    closing.swap(to_close);
+    lock.unlock();
+    closing.clear();
+    lock.lock();
+    if (stopping) return;
+    if (spare) continue;
+    lock.unlock();
+    auto e = Engine::Open(BaseEngineOptions());
+    lock.lock();
+    if (!e.ok()) {
+      spdlog::warn("query: opening DuckDB: {}", e.status().ToString());
+      spare_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
+      continue;
+    }
+    spare = std::move(*e);
+  }
+}
+
 void QueryExecutor::Impl::MonitorLoop() {
   std::unique_lock lock(mu);
   while (!stop_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; })) {
@@ -533,9 +596,13 @@ void QueryExecutor::Impl::MonitorLoop() {
 }
 
 void QueryExecutor::Impl::Run(Execution& e) {
+  // RUNNING lives in memory (Get overlays it): one commit fewer on each query's path.
   e.state = State::kRunning;
   e.started_ms = Ms(clock);
-  Save(e).IgnoreError();
+  {
+    std::lock_guard lock(mu);
+    running[e.id].started_ms = e.started_ms;
+  }
   const int64_t started = SteadyMs();
   const std::string work = options.work_dir + "/" + e.id;
   Cached result;
@@ -559,8 +626,6 @@ void QueryExecutor::Impl::Run(Execution& e) {
   } else {
     s = RunDuckDb(e, *bound, work, result);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(work, ec);
   bool cancelled = false, server_stopping = false;
   int64_t deadline = 0;
   {
@@ -596,17 +661,15 @@ void QueryExecutor::Impl::Run(Execution& e) {
     }
   }
   if (Status saved = Save(e); !saved.ok()) spdlog::warn("query: saving execution {}: {}", e.id, saved.ToString());
+  std::error_code ec;  // the links to the files read, once the answer is out
+  std::filesystem::remove_all(work, ec);
   spdlog::info("query: {} {} in {} ms, {} bytes scanned{}", e.id, StateName(e.state), e.completed_ms - e.started_ms,
                e.scanned_bytes, e.state == State::kSucceeded ? "" : ": " + e.state_reason);
 }
 
 Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out) {
   const int64_t planning_started = SteadyMs();
-  EngineOptions eo;
-  eo.threads = options.threads_per_query;
-  eo.memory_limit_bytes = options.memory_limit_bytes;
-  eo.temp_directory = work + "/spill";
-  EL_ASSIGN_OR_RETURN(auto engine, Engine::Open(eo));
+  EL_ASSIGN_OR_RETURN(auto engine, TakeEngine());
   {
     std::lock_guard lock(mu);
     Running& r = running[e.id];
@@ -616,39 +679,47 @@ Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, cons
   struct Detach {
     Impl* impl;
     std::string id;
+    std::unique_ptr<Engine>& engine;
     ~Detach() {
       std::lock_guard lock(impl->mu);
       impl->running[id].engine = nullptr;
+      impl->to_close.push_back(std::move(engine));  // closing one takes a few milliseconds
+      impl->spare_cv.notify_all();
     }
-  } detach{this, e.id};
+  } detach{this, e.id, engine};
 
-  EL_ASSIGN_OR_RETURN(bool is_query, engine->IsQuery(sql));
-  if (!is_query) {
-    return Status::InvalidArgument(
-        "Only SELECT queries and the statements of the catalog (CREATE EXTERNAL TABLE, DROP TABLE, SHOW, DESCRIBE, "
-        "MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION, CREATE TABLE AS SELECT) can run.");
+  // Only a SELECT serializes: anything else is refused, with DuckDB's parse error when it is one.
+  auto tables = engine->ReferencedTables(sql);
+  if (!tables.ok()) {
+    EL_ASSIGN_OR_RETURN(bool is_query, engine->IsQuery(sql));
+    if (!is_query) {
+      return Status::InvalidArgument(
+          "Only SELECT queries and the statements of the catalog (CREATE EXTERNAL TABLE, DROP TABLE, SHOW, DESCRIBE, "
+          "MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION) can run.");
+    }
+    return tables.status();
   }
   e.statement_type = "DML";
   e.substatement_type = "SELECT";
   e.header_row = true;
-  EL_ASSIGN_OR_RETURN(auto tables, engine->ReferencedTables(sql));
   std::filesystem::create_directories(work);
-  for (const auto& [schema, name] : tables) {
+  for (const auto& [schema, name] : *tables) {
     const std::string db = schema.empty() ? e.database : schema;
     if (db.empty()) continue;
     auto t = catalog.GetTable(db, name);
     if (!t.ok()) continue;  // DuckDB says the table does not exist
-    EL_RETURN_IF_ERROR(lake.Define(*engine, *t, work).status());
+    EL_RETURN_IF_ERROR(lake.Define(*engine, *t).status());
   }
   if (!e.database.empty()) {
     EL_RETURN_IF_ERROR(engine->Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(e.database)));
     EL_RETURN_IF_ERROR(engine->Execute("SET search_path = " + QuoteLiteral(e.database + ",main")));
   }
   // From here on the query reads only the files linked for it.
-  EL_RETURN_IF_ERROR(engine->Execute("SET allowed_directories = [" + QuoteLiteral(work + "/") + "]"));
+  EL_RETURN_IF_ERROR(engine->Execute("SET temp_directory = " + QuoteLiteral(work + "/spill")));
+  EL_RETURN_IF_ERROR(engine->Execute("SET allowed_directories = [" + QuoteLiteral(lake.farms_dir() + "/") + "]"));
   EL_RETURN_IF_ERROR(engine->Execute("SET enable_external_access = false"));
+  EL_RETURN_IF_ERROR(engine->CountReads());
   EL_RETURN_IF_ERROR(engine->Execute("SET lock_configuration = true"));
-  EL_ASSIGN_OR_RETURN(int64_t read_before, engine->BytesRead());
   const int64_t engine_started = SteadyMs();
   e.planning_ms = engine_started - planning_started;
   std::vector<ResultColumn> columns;
@@ -662,8 +733,7 @@ Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, cons
   EL_RETURN_IF_ERROR(s);
   e.columns.clear();
   for (const auto& c : columns) e.columns.push_back(AthenaColumn(c));
-  EL_ASSIGN_OR_RETURN(int64_t read_after, engine->BytesRead());
-  e.scanned_bytes = read_after - read_before;
+  EL_ASSIGN_OR_RETURN(e.scanned_bytes, engine->BytesRead());
   return Status::Ok();
 }
 
@@ -705,23 +775,32 @@ Status QueryExecutor::Impl::WriteResults(Execution& e, const Cached& rows) {
     }
   }
   EL_RETURN_IF_ERROR(flush(true));
-  objects::ObjectAttributes attrs;
-  attrs.content_type = csv ? "text/csv" : "text/plain";
-  auto put = objects.PutObject(where.first, where.second, std::move(blob), ResultEtag(), attrs, {});
-  if (!put.ok()) {
-    return Status::InvalidArgument("Unable to write the query results to " + e.output_location + ": " +
-                                   put.status().message());
-  }
-  // The metadata beside them: the columns, as GetQueryResults gives them.
+  // The metadata beside them (the columns, as GetQueryResults gives them) commits on a second thread
+  // while the results commit on this one: each commit waits for the disk.
   json cols = json::array();
   for (const auto& c : e.columns) {
     cols.push_back({{"Name", c.name}, {"Label", c.name}, {"Type", c.type}, {"Precision", c.precision},
                     {"Scale", c.scale}, {"Nullable", "UNKNOWN"}, {"CaseSensitive", c.type == "varchar"}});
   }
   const std::string meta_text = json{{"ColumnInfo", cols}, {"Rows", rows.rows.size()}}.dump();
-  EL_ASSIGN_OR_RETURN(auto meta_blob, objects.NewBlob());
-  EL_RETURN_IF_ERROR(meta_blob->Write(meta_text));
-  return objects.PutObject(where.first, where.second + ".metadata", std::move(meta_blob), ResultEtag(), {}, {}).status();
+  Status metadata_status;
+  std::thread metadata_writer([&] {
+    metadata_status = [&]() -> Status {
+      EL_ASSIGN_OR_RETURN(auto meta_blob, objects.NewBlob());
+      EL_RETURN_IF_ERROR(meta_blob->Write(meta_text));
+      return objects.PutObject(where.first, where.second + ".metadata", std::move(meta_blob), ResultEtag(), {}, {})
+          .status();
+    }();
+  });
+  objects::ObjectAttributes attrs;
+  attrs.content_type = csv ? "text/csv" : "text/plain";
+  auto put = objects.PutObject(where.first, where.second, std::move(blob), ResultEtag(), attrs, {});
+  metadata_writer.join();
+  if (!put.ok()) {
+    return Status::InvalidArgument("Unable to write the query results to " + e.output_location + ": " +
+                                   put.status().message());
+  }
+  return metadata_status;
 }
 
 }  // namespace eventlake::query

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "common/strings.h"
 
@@ -199,7 +200,7 @@ Result<std::pair<std::string, std::string>> ParseS3Location(const std::string& l
   return Status::InvalidArgument("The location '" + location + "' is not an s3:// location");
 }
 
-Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& table, const std::string& work_dir) {
+Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& table) {
   if (!table.storage) return Invalid("Table " + table.database + "." + table.name + " has no storage descriptor");
   EL_ASSIGN_OR_RETURN(FileFormat format, FormatOf(table));
   const auto& columns = table.storage->columns;
@@ -240,16 +241,18 @@ Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& tabl
       token = page.next_token;
     } while (!token.empty());
   }
-  const std::string farm = work_dir + "/" + Escape(table.database) + "." + Escape(table.name);
-  std::error_code ec;
-  std::filesystem::create_directories(farm, ec);
-  if (ec) return Status::IoError("cannot create " + farm + ": " + ec.message());
+  // The files, and the links that will name them: partition folders carry the values.
+  struct Link {
+    std::string dir, name, target;
+  };
+  std::vector<Link> links;
   TableFiles covered;
+  std::string signature = table.database + "." + table.name + "@" + table.version_id;  // what is read
   for (const auto& source : sources) {
     EL_ASSIGN_OR_RETURN(auto where, ParseS3Location(source.location));
     std::string prefix = where.second;
     if (!prefix.empty() && prefix.back() != '/') prefix += '/';
-    std::string dir = farm;
+    std::string dir;
     for (size_t i = 0; i < keys.size(); ++i) dir += "/" + Escape(keys[i].name) + "=" + Escape(source.values[i]);
     objects::ListRequest req;
     req.prefix = prefix;
@@ -260,16 +263,43 @@ Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& tabl
       for (const auto& v : page->objects) {
         if (!IsDataFile(v) || v.size == 0) continue;
         EL_ASSIGN_OR_RETURN(std::string path, objects_.LocalFile(where.first, v));
-        if (covered.files == 0 || dir != farm) std::filesystem::create_directories(dir, ec);
-        const std::string link = dir + "/" + std::to_string(covered.files) + Extension(v.key);
-        std::filesystem::create_symlink(path, link, ec);
-        if (ec) return Status::IoError("cannot link " + link + ": " + ec.message());
+        links.push_back({dir, std::to_string(covered.files) + Extension(v.key), path});
         ++covered.files;
         covered.bytes += static_cast<int64_t>(v.size);
+        signature += "|" + dir + "/" + links.back().name + ">" + path + ":" + std::to_string(v.size);
       }
       if (!page->truncated) break;
       req.start_after = page->last;
     }
+  }
+  // One folder of links per table version and set of files: queries over the same files share it.
+  char key[40];
+  std::snprintf(key, sizeof(key), "%016zx%08zx", std::hash<std::string>{}(signature), signature.size());
+  const std::string farm = farms_dir_ + "/" + key;
+  std::error_code ec;
+  {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(cache_mu_);
+    for (auto it = farm_used_.begin(); it != farm_used_.end();) {
+      if (now - it->second > keep_) {
+        std::filesystem::remove_all(farms_dir_ + "/" + it->first, ec);
+        it = farm_used_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    farm_used_[key] = now;
+  }
+  if (covered.files > 0 && !std::filesystem::exists(farm, ec)) {
+    const std::string building = farm + ".tmp-" + std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    std::filesystem::remove_all(building, ec);
+    for (const auto& l : links) {
+      std::filesystem::create_directories(building + l.dir, ec);
+      std::filesystem::create_symlink(l.target, building + l.dir + "/" + l.name, ec);
+      if (ec) return Status::IoError("cannot link " + building + l.dir + "/" + l.name + ": " + ec.message());
+    }
+    std::filesystem::rename(building, farm, ec);
+    if (ec) std::filesystem::remove_all(building, ec);  // another query made the same one first
   }
 
   const std::string view = QuoteIdentifier(table.database) + "." + QuoteIdentifier(table.name);
@@ -321,13 +351,33 @@ Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& tabl
   }
   // Which of the catalog's columns the files have, by name in any case; the others read as NULL.
   // (DuckDB matches JSON keys exactly: a key is read in the spelling the detection saw first.)
-  std::map<std::string, std::vector<std::string>> present;
-  EL_RETURN_IF_ERROR(engine.Query(
-      "DESCRIBE SELECT * FROM " + read, [](std::vector<ResultColumn>) {},
-      [&](TextRow&& r) {
-        if (!r.empty() && r[0]) present[AsciiLower(*r[0])].push_back(*r[0]);
-        return true;
-      }));
+  // Read once per set of files: a query over the same files again skips their footers or samples.
+  Present present;
+  const std::string cache_key = std::to_string(static_cast<int>(format)) + ":" +
+                                std::to_string(std::hash<std::string>{}(signature)) + ":" +
+                                std::to_string(signature.size());
+  bool cached = false;
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = present_cache_.find(cache_key); it != present_cache_.end()) {
+      present = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    EL_RETURN_IF_ERROR(engine.Query(
+        "DESCRIBE SELECT * FROM " + read, [](std::vector<ResultColumn>) {},
+        [&](TextRow&& r) {
+          if (!r.empty() && r[0]) present[AsciiLower(*r[0])].push_back(*r[0]);
+          return true;
+        }));
+    std::lock_guard lock(cache_mu_);
+    if (present_cache_.emplace(cache_key, present).second) cache_order_.push_back(cache_key);
+    while (cache_order_.size() > 256) {
+      present_cache_.erase(cache_order_.front());
+      cache_order_.pop_front();
+    }
+  }
   std::string declared;
   for (size_t i = 0; i < columns.size(); ++i) {
     auto it = present.find(AsciiLower(columns[i].name));

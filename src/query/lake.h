@@ -6,7 +6,12 @@
 // of partitions a query filters out.
 #pragma once
 
+#include <chrono>
+#include <list>
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "objects/object_store.h"
@@ -35,16 +40,28 @@ struct TableFiles {
 
 class LakeTables {
  public:
-  // Both must outlive this.
-  LakeTables(catalog::Catalog& catalog, objects::ObjectStore& objects) : catalog_(catalog), objects_(objects) {}
+  // Both must outlive this. The links to tables' files live under `farms_dir`,
+  // one folder per table version and set of files, reused by the queries that
+  // read the same files and removed once unused for `keep`.
+  LakeTables(catalog::Catalog& catalog, objects::ObjectStore& objects, std::string farms_dir,
+             std::chrono::seconds keep = std::chrono::hours(2))
+      : catalog_(catalog), objects_(objects), farms_dir_(std::move(farms_dir)), keep_(keep) {}
 
-  // Creates the view "database"."table" in `engine`, linking the table's files
-  // under `work_dir` (which the caller removes after the query).
-  Result<TableFiles> Define(Engine& engine, const catalog::Table& table, const std::string& work_dir);
+  // Creates the view "database"."table" in `engine`.
+  Result<TableFiles> Define(Engine& engine, const catalog::Table& table);
+  const std::string& farms_dir() const { return farms_dir_; }
 
  private:
+  using Present = std::map<std::string, std::vector<std::string>>;  // lower-case name -> spellings in the files
   catalog::Catalog& catalog_;
   objects::ObjectStore& objects_;
+  const std::string farms_dir_;
+  const std::chrono::seconds keep_;
+  std::map<std::string, std::chrono::steady_clock::time_point> farm_used_;  // guarded by cache_mu_
+  // The columns files hold, by the files (paths and sizes) and table version that were read.
+  std::mutex cache_mu_;
+  std::map<std::string, Present> present_cache_;  // guarded by cache_mu_
+  std::list<std::string> cache_order_;            // guarded by cache_mu_: oldest first
 };
 
 }  // namespace eventlake::query

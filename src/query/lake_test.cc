@@ -57,8 +57,8 @@ TEST_F(LakeTest, AnUnpartitionedJsonTableReadsEveryFileWithMissingColumnsAsNull)
   Put("other/c.json", "{\"id\": 99}\n");
   ASSERT_TRUE(catalog->CreateTable("lake", JsonTable("events", false)).ok());
   auto engine = std::move(*Engine::Open({}));
-  LakeTables lake(*catalog, *objects);
-  auto covered = lake.Define(*engine, *catalog->GetTable("lake", "events"), dir + "/work");
+  LakeTables lake(*catalog, *objects, dir + "/farms");
+  auto covered = lake.Define(*engine, *catalog->GetTable("lake", "events"));
   ASSERT_TRUE(covered.ok()) << covered.status().ToString();
   EXPECT_EQ(covered->files, 2);
   auto rows = Rows(*engine, "SELECT id, msg, source FROM lake.events ORDER BY id");
@@ -81,13 +81,15 @@ TEST_F(LakeTest, PartitionsBecomeColumnsAndFiltersSkipTheirFiles) {
     p.values = values;
     ASSERT_TRUE(catalog->CreatePartition("lake", "logs", p).ok());
   }
-  LakeTables lake(*catalog, *objects);
+  LakeTables lake(*catalog, *objects, dir + "/farms");
   auto all = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*all, *catalog->GetTable("lake", "logs"), dir + "/w1").ok());
+  ASSERT_TRUE(lake.Define(*all, *catalog->GetTable("lake", "logs")).ok());
+  ASSERT_TRUE(all->CountReads().ok());
   EXPECT_EQ(*Rows(*all, "SELECT count(*) FROM lake.logs")[0][0], "4001");
   const int64_t full = *all->BytesRead();
   auto some = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*some, *catalog->GetTable("lake", "logs"), dir + "/w2").ok());
+  ASSERT_TRUE(lake.Define(*some, *catalog->GetTable("lake", "logs")).ok());
+  ASSERT_TRUE(some->CountReads().ok());
   const int64_t before = *some->BytesRead();
   auto rows = Rows(*some, "SELECT id, msg, year, month FROM lake.logs WHERE year = 2024 AND month = '02'");
   ASSERT_EQ(rows.size(), 1u);
@@ -106,9 +108,9 @@ TEST_F(LakeTest, ParquetFilesWrittenByAnyoneAreReadByName) {
   catalog::Table t = JsonTable("pq", false);
   t.storage->serde = catalog::SerDeInfo{"", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", {}};
   ASSERT_TRUE(catalog->CreateTable("lake", t).ok());
-  LakeTables lake(*catalog, *objects);
+  LakeTables lake(*catalog, *objects, dir + "/farms");
   auto engine = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "pq"), dir + "/w").ok());
+  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "pq")).ok());
   auto rows = Rows(*engine, "SELECT sum(id), count(source) FROM lake.pq");
   EXPECT_EQ(*rows[0][0], "45");
   EXPECT_EQ(*rows[0][1], "0");
@@ -116,9 +118,9 @@ TEST_F(LakeTest, ParquetFilesWrittenByAnyoneAreReadByName) {
 
 TEST_F(LakeTest, AnEmptyTableHasItsColumnsAndNoRows) {
   ASSERT_TRUE(catalog->CreateTable("lake", JsonTable("empty", true)).ok());
-  LakeTables lake(*catalog, *objects);
+  LakeTables lake(*catalog, *objects, dir + "/farms");
   auto engine = std::move(*Engine::Open({}));
-  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "empty"), dir + "/w").ok());
+  ASSERT_TRUE(lake.Define(*engine, *catalog->GetTable("lake", "empty")).ok());
   EXPECT_TRUE(Rows(*engine, "SELECT id, year FROM lake.empty").empty());
 }
 

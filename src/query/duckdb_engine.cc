@@ -146,6 +146,17 @@ Status Engine::Execute(const std::string& sql) {
   return s;
 }
 
+Result<int64_t> Engine::ExecuteCountingRows(const std::string& sql) {
+  if (h_->interrupted.load()) return Status::Cancelled("Query cancelled");
+  duckdb_result result;
+  const bool failed = duckdb_query(h_->conn, sql.c_str(), &result) == DuckDBError;
+  Status s = failed ? QueryError(duckdb_result_error(&result), h_->interrupted.load()) : Status::Ok();
+  const auto rows = failed ? 0 : static_cast<int64_t>(duckdb_rows_changed(&result));
+  duckdb_destroy_result(&result);
+  EL_RETURN_IF_ERROR(s);
+  return rows;
+}
+
 Result<bool> Engine::IsQuery(const std::string& sql) {
   duckdb_extracted_statements statements = nullptr;
   const idx_t n = duckdb_extract_statements(h_->conn, sql.c_str(), &statements);
@@ -166,6 +177,7 @@ Result<bool> Engine::IsQuery(const std::string& sql) {
 
 Status Engine::Query(const std::string& sql, const std::function<void(std::vector<ResultColumn>)>& columns,
                      const std::function<bool(TextRow&&)>& row) {
+  if (h_->interrupted.load()) return Status::Cancelled("Query cancelled");
   // The columns as the query produces them, then the same rows cast to text by DuckDB.
   duckdb_prepared_statement stmt = nullptr;
   if (duckdb_prepare(h_->conn, sql.c_str(), &stmt) == DuckDBError) {

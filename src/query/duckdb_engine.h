@@ -43,6 +43,8 @@ class Engine {
 
   // Runs statements that return nothing of interest (views, settings).
   Status Execute(const std::string& sql);
+  // Runs a statement that writes rows (COPY, INSERT): how many.
+  Result<int64_t> ExecuteCountingRows(const std::string& sql);
   // Runs one query and hands its rows, as text, to `row` (false stops early).
   // `columns` receives the columns before the first row. DuckDB's error
   // message comes back as InvalidArgument; an interrupted query as Cancelled.

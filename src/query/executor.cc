@@ -6,16 +6,20 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <list>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "query/inspector.h"
 #include "query/lake.h"
+#include "query/statements.h"
 
 namespace eventlake::query {
 
@@ -325,6 +329,24 @@ struct QueryExecutor::Impl {
   }
   void Run(Execution& e);
   Status RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out);
+  // The DuckDB a query runs on, registered so that it can be interrupted; closed off the query's path.
+  struct Lease {
+    Lease(Impl* i, std::string query) : impl(i), id(std::move(query)) {}
+    ~Lease() {
+      std::lock_guard lock(impl->mu);
+      impl->running[id].engine = nullptr;
+      if (engine) impl->to_close.push_back(std::move(engine));  // closing one takes a few milliseconds
+      impl->spare_cv.notify_all();
+    }
+    Impl* impl;
+    std::string id;
+    std::unique_ptr<Engine> engine;
+  };
+  // A DuckDB for the query with the tables `sql` names defined, reading only their files and writing
+  // only under `writable`, its configuration locked.
+  Result<std::unique_ptr<Lease>> Prepare(Execution& e, const std::string& sql, const std::string& work,
+                                         const std::vector<std::string>& writable);
+  Status RunCtas(Execution& e, const CtasPlan& plan, const std::string& work, Cached& out);
   Status WriteResults(Execution& e, const Cached& rows);
 };
 
@@ -587,6 +609,7 @@ void QueryExecutor::Impl::MonitorLoop() {
   while (!stop_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; })) {
     const int64_t now = SteadyMs();
     for (auto& [id, r] : running) {
+      if (r.cancelled && r.engine) r.engine->Interrupt();  // again: one that came between two statements is lost
       if (!r.cancelled && now > r.deadline_ms && r.engine) {
         spdlog::info("query: execution {} ran past its timeout of {} s; stopping it", id, options.timeout.count() / 1000);
         r.engine->Interrupt();
@@ -613,6 +636,8 @@ void QueryExecutor::Impl::Run(Execution& e) {
   auto bound = BindParameters(text, e.parameters);
   if (!bound.ok()) {
     s = bound.status();
+  } else if (auto ctas = ParseCtas(*bound, e.database); ctas) {
+    s = ctas->ok() ? RunCtas(e, **ctas, work, result) : ctas->status();
   } else if (auto handled = statements ? statements->Handle(*bound, e.database) : std::nullopt; handled) {
     if (handled->ok()) {
       e.statement_type = (*handled)->statement_type;
@@ -667,63 +692,62 @@ void QueryExecutor::Impl::Run(Execution& e) {
                e.scanned_bytes, e.state == State::kSucceeded ? "" : ": " + e.state_reason);
 }
 
-Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out) {
+Result<std::unique_ptr<QueryExecutor::Impl::Lease>> QueryExecutor::Impl::Prepare(Execution& e, const std::string& sql,
+                                                                                  const std::string& work,
+                                                                                  const std::vector<std::string>& writable) {
   const int64_t planning_started = SteadyMs();
-  EL_ASSIGN_OR_RETURN(auto engine, TakeEngine());
+  auto lease = std::make_unique<Lease>(this, e.id);
+  EL_ASSIGN_OR_RETURN(lease->engine, TakeEngine());
   {
     std::lock_guard lock(mu);
     Running& r = running[e.id];
     if (r.cancelled) return Status::Cancelled("cancelled");
-    r.engine = engine.get();
+    r.engine = lease->engine.get();
   }
-  struct Detach {
-    Impl* impl;
-    std::string id;
-    std::unique_ptr<Engine>& engine;
-    ~Detach() {
-      std::lock_guard lock(impl->mu);
-      impl->running[id].engine = nullptr;
-      impl->to_close.push_back(std::move(engine));  // closing one takes a few milliseconds
-      impl->spare_cv.notify_all();
-    }
-  } detach{this, e.id, engine};
-
+  Engine& engine = *lease->engine;
   // Only a SELECT serializes: anything else is refused, with DuckDB's parse error when it is one.
-  auto tables = engine->ReferencedTables(sql);
+  auto tables = engine.ReferencedTables(sql);
   if (!tables.ok()) {
-    EL_ASSIGN_OR_RETURN(bool is_query, engine->IsQuery(sql));
+    EL_ASSIGN_OR_RETURN(bool is_query, engine.IsQuery(sql));
     if (!is_query) {
       return Status::InvalidArgument(
-          "Only SELECT queries and the statements of the catalog (CREATE EXTERNAL TABLE, DROP TABLE, SHOW, DESCRIBE, "
-          "MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION) can run.");
+          "Only SELECT queries and the statements of the catalog (CREATE EXTERNAL TABLE, CREATE TABLE AS SELECT, "
+          "DROP TABLE, SHOW, DESCRIBE, MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION) can run.");
     }
     return tables.status();
   }
-  e.statement_type = "DML";
-  e.substatement_type = "SELECT";
-  e.header_row = true;
   std::filesystem::create_directories(work);
   for (const auto& [schema, name] : *tables) {
     const std::string db = schema.empty() ? e.database : schema;
     if (db.empty()) continue;
     auto t = catalog.GetTable(db, name);
     if (!t.ok()) continue;  // DuckDB says the table does not exist
-    EL_RETURN_IF_ERROR(lake.Define(*engine, *t).status());
+    EL_RETURN_IF_ERROR(lake.Define(engine, *t).status());
   }
   if (!e.database.empty()) {
-    EL_RETURN_IF_ERROR(engine->Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(e.database)));
-    EL_RETURN_IF_ERROR(engine->Execute("SET search_path = " + QuoteLiteral(e.database + ",main")));
+    EL_RETURN_IF_ERROR(engine.Execute("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(e.database)));
+    EL_RETURN_IF_ERROR(engine.Execute("SET search_path = " + QuoteLiteral(e.database + ",main")));
   }
-  // From here on the query reads only the files linked for it.
-  EL_RETURN_IF_ERROR(engine->Execute("SET temp_directory = " + QuoteLiteral(work + "/spill")));
-  EL_RETURN_IF_ERROR(engine->Execute("SET allowed_directories = [" + QuoteLiteral(lake.farms_dir() + "/") + "]"));
-  EL_RETURN_IF_ERROR(engine->Execute("SET enable_external_access = false"));
-  EL_RETURN_IF_ERROR(engine->CountReads());
-  EL_RETURN_IF_ERROR(engine->Execute("SET lock_configuration = true"));
+  // From here on the query reads only the files linked for it (and writes only where it is told to).
+  std::string allowed = QuoteLiteral(lake.farms_dir() + "/");
+  for (const auto& w : writable) allowed += ", " + QuoteLiteral(w + "/");
+  EL_RETURN_IF_ERROR(engine.Execute("SET temp_directory = " + QuoteLiteral(work + "/spill")));
+  EL_RETURN_IF_ERROR(engine.Execute("SET allowed_directories = [" + allowed + "]"));
+  EL_RETURN_IF_ERROR(engine.Execute("SET enable_external_access = false"));
+  EL_RETURN_IF_ERROR(engine.CountReads());
+  EL_RETURN_IF_ERROR(engine.Execute("SET lock_configuration = true"));
+  e.planning_ms = SteadyMs() - planning_started;
+  return lease;
+}
+
+Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out) {
+  EL_ASSIGN_OR_RETURN(auto lease, Prepare(e, sql, work, {}));
+  e.statement_type = "DML";
+  e.substatement_type = "SELECT";
+  e.header_row = true;
   const int64_t engine_started = SteadyMs();
-  e.planning_ms = engine_started - planning_started;
   std::vector<ResultColumn> columns;
-  Status s = engine->Query(
+  Status s = lease->engine->Query(
       sql, [&](std::vector<ResultColumn> c) { columns = std::move(c); },
       [&](TextRow&& row) {
         out.rows.push_back(std::move(row));
@@ -733,7 +757,106 @@ Status QueryExecutor::Impl::RunDuckDb(Execution& e, const std::string& sql, cons
   EL_RETURN_IF_ERROR(s);
   e.columns.clear();
   for (const auto& c : columns) e.columns.push_back(AthenaColumn(c));
-  EL_ASSIGN_OR_RETURN(e.scanned_bytes, engine->BytesRead());
+  EL_ASSIGN_OR_RETURN(e.scanned_bytes, lease->engine->BytesRead());
+  return Status::Ok();
+}
+
+Status QueryExecutor::Impl::RunCtas(Execution& e, const CtasPlan& plan, const std::string& work, Cached& out) {
+  e.statement_type = "DDL";
+  e.substatement_type = "CREATE_TABLE_AS_SELECT";
+  e.header_row = false;
+  e.columns = {{"rows", "bigint", 19, 0}};
+  (void)out;
+  if (catalog.GetTable(plan.database, plan.table).ok()) {
+    if (plan.if_not_exists) return Status::Ok();
+    return Status::AlreadyExists("Table " + plan.database + "." + plan.table + " already exists");
+  }
+  const std::string location =
+      plan.location.empty() ? options.ctas_root + plan.database + "/" + plan.table + "/" : plan.location;
+  EL_ASSIGN_OR_RETURN(auto where, ParseS3Location(location));
+  objects::ListRequest probe;
+  probe.prefix = where.second;
+  probe.max_keys = 1;
+  if (auto existing = objects.List(where.first, probe); existing.ok() && !existing->objects.empty()) {
+    return Status::InvalidArgument("HIVE_PATH_ALREADY_EXISTS: Target directory for table '" + plan.database + "." +
+                                   plan.table + "' already exists: " + location);
+  } else if (!existing.ok()) {
+    return existing.status();
+  }
+  const std::string out_dir = work + "/ctas";
+  std::filesystem::create_directories(out_dir);
+  EL_ASSIGN_OR_RETURN(auto lease, Prepare(e, plan.select, work, {out_dir}));
+  Engine& engine = *lease->engine;
+  // The columns the SELECT makes: the table's, with the partition columns as its keys.
+  std::vector<ResultColumn> result_columns;
+  EL_RETURN_IF_ERROR(engine.Query(
+      "SELECT * FROM (" + plan.select + "\n) LIMIT 0",
+      [&](std::vector<ResultColumn> c) { result_columns = std::move(c); }, [](TextRow&&) { return true; }));
+  std::vector<catalog::Column> columns, keys;
+  for (const auto& c : result_columns) {
+    if (std::find(plan.partitioned_by.begin(), plan.partitioned_by.end(), AsciiLower(c.name)) == plan.partitioned_by.end()) {
+      columns.push_back({AsciiLower(c.name), HiveType(c.type), "", {}});
+    }
+  }
+  for (const auto& k : plan.partitioned_by) {
+    auto it = std::find_if(result_columns.begin(), result_columns.end(),
+                           [&](const ResultColumn& c) { return AsciiLower(c.name) == k; });
+    if (it == result_columns.end()) return Status::InvalidArgument("Partition column " + k + " is not in the SELECT");
+    keys.push_back({k, HiveType(it->type), "", {}});
+  }
+  std::string copy = "COPY (" + plan.select + "\n) TO ";
+  const std::string ext = plan.format == "JSON" ? ".json" : ".parquet";
+  if (keys.empty()) {
+    copy += QuoteLiteral(out_dir + "/" + e.id + ext) + " (FORMAT " + plan.format + ")";
+  } else {
+    std::string by;
+    for (const auto& k : keys) by += (by.empty() ? "" : ", ") + QuoteIdentifier(k.name);
+    copy += QuoteLiteral(out_dir) + " (FORMAT " + plan.format + ", PARTITION_BY (" + by + "), FILENAME_PATTERN " +
+            QuoteLiteral(e.id + "_{i}") + ")";
+  }
+  const int64_t engine_started = SteadyMs();
+  EL_ASSIGN_OR_RETURN(int64_t rows, engine.ExecuteCountingRows(copy));
+  e.engine_ms = SteadyMs() - engine_started;
+  EL_ASSIGN_OR_RETURN(e.scanned_bytes, engine.BytesRead());
+  // The files into the lake, then the table (and its partitions) into the catalog.
+  std::set<std::vector<std::string>> partitions;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(out_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string rel = std::filesystem::relative(it->path(), out_dir).generic_string();
+    EL_ASSIGN_OR_RETURN(auto blob, objects.NewBlob());
+    std::ifstream in(it->path(), std::ios::binary);
+    std::string buf(1 << 20, '\0');
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      if (in.gcount() > 0) EL_RETURN_IF_ERROR(blob->Write(std::string_view(buf.data(), static_cast<size_t>(in.gcount()))));
+    }
+    EL_RETURN_IF_ERROR(objects.PutObject(where.first, where.second + rel, std::move(blob), ResultEtag(), {}, {}).status());
+    if (!keys.empty()) {
+      std::vector<std::string> values;
+      auto parts = Split(rel, '/');
+      for (size_t i = 0; i < keys.size() && i + 1 < parts.size(); ++i) {
+        const std::string_view seg = parts[i];
+        const size_t eq = seg.find('=');
+        values.push_back(PercentDecode(seg.substr(eq == std::string_view::npos ? 0 : eq + 1)).value_or(std::string(seg)));
+      }
+      if (values.size() == keys.size()) partitions.insert(values);
+    }
+  }
+  catalog::Table t = ExternalTable(plan.table, columns, keys, plan.format, location);
+  EL_RETURN_IF_ERROR(catalog.CreateTable(plan.database, t));
+  std::vector<catalog::Partition> batch;
+  for (const auto& values : partitions) {
+    catalog::Partition p;
+    p.values = values;
+    batch.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < batch.size(); i += 100) {
+    std::vector<catalog::Partition> some(batch.begin() + i, batch.begin() + std::min(batch.size(), i + 100));
+    EL_RETURN_IF_ERROR(catalog.CreatePartitions(plan.database, plan.table, std::move(some)).status());
+  }
+  e.update_count = rows;
   return Status::Ok();
 }
 

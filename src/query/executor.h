@@ -97,6 +97,8 @@ struct ExecutorOptions {
   int64_t memory_limit_bytes = 2LL << 30;  // each query's
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   size_t cached_result_bytes = 64 << 20;  // results kept in memory for paging (beyond: read back from the CSV)
+  // Where CREATE TABLE AS SELECT writes a table given no external_location: <root><database>/<table>/.
+  std::string ctas_root = "s3://processed/tables/";
 };
 
 class QueryExecutor {

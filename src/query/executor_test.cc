@@ -81,7 +81,39 @@ TEST_F(ExecutorTest, QualifiedNamesAndFailures) {
   EXPECT_EQ(bad.state, State::kFailed);
   EXPECT_NE(bad.state_reason.find("nope"), std::string::npos) << bad.state_reason;
   EXPECT_EQ(Run("SELECT * FROM read_text('/etc/passwd')").state, State::kFailed);
-  EXPECT_EQ(Run("CREATE TABLE x AS SELECT 1").state, State::kFailed);
+  EXPECT_EQ(Run("CREATE TABLE x (a INT)").state, State::kFailed);
+  EXPECT_EQ(Run("INSERT INTO t VALUES (1)").state, State::kFailed);
+}
+
+TEST_F(ExecutorTest, CreateTableAsSelectWritesTheProcessedZone) {
+  Execution e = Run("CREATE TABLE lake.copy WITH (format = 'PARQUET', partitioned_by = ARRAY['kind']) AS "
+                    "SELECT id, name, CASE WHEN id = 1 THEN 'a' ELSE 'b' END AS kind FROM t;");
+  ASSERT_EQ(e.state, State::kSucceeded) << e.state_reason;
+  EXPECT_EQ(e.statement_type, "DDL");
+  EXPECT_EQ(e.update_count.value_or(-1), 2);
+  auto table = catalog->GetTable("lake", "copy");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->storage->location, "s3://processed/tables/lake/copy/");
+  ASSERT_EQ(table->partition_keys.size(), 1u);
+  EXPECT_EQ(table->storage->columns.size(), 2u);
+  EXPECT_TRUE(catalog->GetPartition("lake", "copy", {"b"}).ok());
+  Execution count = Run("SELECT count(*), count(name), max(kind) FROM copy WHERE kind = 'b'");
+  ASSERT_EQ(count.state, State::kSucceeded) << count.state_reason;
+  auto page = executor_->Results(count.id, "", 10);
+  EXPECT_EQ(*page->rows[1][0], "1");
+  // Again: the table exists; into a location that holds files: refused.
+  EXPECT_EQ(Run("CREATE TABLE copy AS SELECT 1 AS x").state, State::kFailed);
+  EXPECT_EQ(Run("CREATE TABLE IF NOT EXISTS copy AS SELECT 1 AS x").state, State::kSucceeded);
+  EXPECT_EQ(Run("CREATE TABLE other WITH (external_location = 's3://processed/tables/lake/copy/') AS SELECT 1 AS x")
+                .state,
+            State::kFailed);
+  Execution json = Run("CREATE TABLE j WITH (format = 'JSON') AS SELECT id FROM t");
+  ASSERT_EQ(json.state, State::kSucceeded) << json.state_reason;
+  Execution back = Run("SELECT sum(id) FROM j");
+  ASSERT_EQ(back.state, State::kSucceeded) << back.state_reason;
+  EXPECT_EQ(*executor_->Results(back.id, "", 10)->rows[1][0], "3");
+  // Only a SELECT goes into COPY.
+  EXPECT_EQ(Run("CREATE TABLE evil AS SELECT 1) TO '/tmp/el-evil.csv' (FORMAT CSV); SELECT (1").state, State::kFailed);
 }
 
 TEST_F(ExecutorTest, ATimeoutStopsAQuery) {

@@ -17,6 +17,7 @@ enum class Tok { kEnd, kWord, kQuoted, kString, kNumber, kSymbol };
 struct Token {
   Tok kind = Tok::kEnd;
   std::string text;
+  size_t pos = 0;  // where it starts in the statement
 };
 
 Result<std::vector<Token>> Tokenize(std::string_view s) {
@@ -29,6 +30,7 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
     } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {  // a comment to the end of the line
       while (i < s.size() && s[i] != '\n') ++i;
     } else if (c == '\'' || c == '"' || c == '`') {
+      const size_t start = i;
       std::string v;
       for (++i;; ++i) {
         if (i >= s.size()) return Invalid("line 1: unterminated " + std::string(c == '\'' ? "string" : "name"));
@@ -47,19 +49,19 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
         }
         v += s[i];
       }
-      out.push_back({c == '\'' ? Tok::kString : Tok::kQuoted, std::move(v)});
+      out.push_back({c == '\'' ? Tok::kString : Tok::kQuoted, std::move(v), start});
     } else if (std::isdigit(static_cast<unsigned char>(c))) {
       size_t j = i;
       while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
-      out.push_back({Tok::kNumber, std::string(s.substr(i, j - i))});
+      out.push_back({Tok::kNumber, std::string(s.substr(i, j - i)), i});
       i = j;
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
       while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
-      out.push_back({Tok::kWord, std::string(s.substr(i, j - i))});
+      out.push_back({Tok::kWord, std::string(s.substr(i, j - i)), i});
       i = j;
     } else {
-      out.push_back({Tok::kSymbol, std::string(1, c)});
+      out.push_back({Tok::kSymbol, std::string(1, c), i});
       ++i;
     }
     if (out.size() > 100000) return Invalid("The statement is too long");
@@ -282,7 +284,78 @@ void ApplyStoredAs(const std::string& format, catalog::StorageDescriptor& sd, ca
 
 }  // namespace
 
+std::optional<Result<CtasPlan>> ParseCtas(const std::string& sql, const std::string& database) {
+  auto tokens = Tokenize(sql);
+  if (!tokens.ok()) return std::nullopt;
+  Parser p(std::move(*tokens));
+  if (!p.Accept("CREATE") || !p.Accept("TABLE")) return std::nullopt;
+  CtasPlan plan;
+  plan.if_not_exists = p.Accept("IF") && p.Accept("NOT") && p.Accept("EXISTS");
+  auto name = p.TableName(AsciiLower(database));
+  if (!name.ok()) return std::nullopt;
+  if (!p.IsWord("WITH") && !p.IsWord("AS")) return std::nullopt;  // a CREATE TABLE of another kind
+  auto run = [&]() -> Result<CtasPlan> {
+    plan.database = name->first;
+    plan.table = name->second;
+    if (p.Accept("WITH")) {
+      EL_RETURN_IF_ERROR(p.ExpectSymbol('('));
+      do {
+        EL_ASSIGN_OR_RETURN(std::string key, p.Name());
+        key = AsciiLower(key);
+        EL_RETURN_IF_ERROR(p.ExpectSymbol('='));
+        if (key == "partitioned_by") {
+          EL_RETURN_IF_ERROR(p.Expect("ARRAY"));
+          EL_RETURN_IF_ERROR(p.ExpectSymbol('['));
+          do {
+            EL_ASSIGN_OR_RETURN(std::string col, p.String());
+            plan.partitioned_by.push_back(AsciiLower(col));
+          } while (p.AcceptSymbol(','));
+          EL_RETURN_IF_ERROR(p.ExpectSymbol(']'));
+          continue;
+        }
+        EL_ASSIGN_OR_RETURN(std::string value, p.String());
+        if (key == "format") {
+          plan.format = AsciiLower(value) == "json" ? "JSON" : AsciiLower(value) == "parquet" ? "PARQUET" : "";
+          if (plan.format.empty()) return Invalid("format must be PARQUET or JSON");
+        } else if (key == "external_location") {
+          EL_RETURN_IF_ERROR(ParseS3Location(value).status());
+          plan.location = value.back() == '/' ? value : value + "/";
+        } else if (key != "write_compression" && key != "parquet_compression" && key != "table_type") {
+          return Invalid("Unsupported table property " + key);
+        }
+      } while (p.AcceptSymbol(','));
+      EL_RETURN_IF_ERROR(p.ExpectSymbol(')'));
+    }
+    if (!p.IsWord("AS")) return Invalid("line 1: expected AS SELECT" + p.Near());
+    const size_t at = p.Peek().pos + 2;
+    plan.select = sql.substr(at);
+    while (!plan.select.empty() && (std::isspace(static_cast<unsigned char>(plan.select.back())) || plan.select.back() == ';')) {
+      plan.select.pop_back();
+    }
+    if (TrimWhitespace(plan.select).empty()) return Invalid("line 1: expected a SELECT after AS");
+    return plan;
+  };
+  return run();
+}
+
+catalog::Table ExternalTable(const std::string& name, std::vector<catalog::Column> columns,
+                             std::vector<catalog::Column> partition_keys, const std::string& format,
+                             const std::string& location) {
+  catalog::Table t;
+  t.name = name;
+  t.table_type = "EXTERNAL_TABLE";
+  t.parameters["EXTERNAL"] = "TRUE";
+  t.partition_keys = std::move(partition_keys);
+  catalog::StorageDescriptor sd;
+  sd.columns = std::move(columns);
+  sd.location = location;
+  ApplyStoredAs(format, sd, t.parameters);
+  t.storage = std::move(sd);
+  return t;
+}
+
 std::optional<Result<StatementResult>> CatalogStatements::Handle(const std::string& sql, const std::string& database) {
+  if (ParseCtas(sql, database)) return std::nullopt;  // the executor runs those: they need DuckDB
   auto tokens = Tokenize(sql);
   if (!tokens.ok()) return std::nullopt;  // DuckDB reports what it cannot parse
   Parser p(std::move(*tokens));

@@ -215,6 +215,20 @@ class AthenaTest(ServerTestCase, unittest.TestCase):
         _, e = self.run_query("CREATE EXTERNAL TABLE broken (id bigint")
         self.assertEqual(e["Status"]["State"], "FAILED")
 
+    def test_create_table_as_select_into_the_processed_zone(self):
+        qid, e = self.run_query("CREATE TABLE daily WITH (format = 'PARQUET', partitioned_by = ARRAY['day']) AS "
+                                "SELECT kind, count(*) AS n, sum(amount) AS total, day FROM events GROUP BY kind, day")
+        self.assertEqual(e["Status"]["State"], "SUCCEEDED", e["Status"].get("StateChangeReason"))
+        self.assertEqual((e["StatementType"], e["SubstatementType"]), ("DDL", "CREATE_TABLE_AS_SELECT"))
+        self.assertEqual(self.athena.get_query_results(QueryExecutionId=qid)["UpdateCount"], 6)
+        t = self.glue.get_table(DatabaseName="sqllake", Name="daily")["Table"]
+        self.assertEqual(t["StorageDescriptor"]["Location"], "s3://processed/tables/sqllake/daily/")
+        self.assertEqual(t["Parameters"]["classification"], "parquet")
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="processed", Prefix="tables/sqllake/daily/")["Contents"]]
+        self.assertTrue(all(k.endswith(".parquet") and "/day=2024-06-0" in k for k in keys), keys)
+        qid, _ = self.run_query("SELECT day, sum(n) FROM daily GROUP BY day ORDER BY day")
+        self.assertEqual(self.rows(qid)[1:], [["2024-06-01", "300"], ["2024-06-02", "300"]])
+
     def test_eventlake_sql(self):
         import subprocess
         from harness import BINARY, ACCESS_KEY, SECRET_KEY

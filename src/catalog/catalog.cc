@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 #include "catalog/partition_filter.h"
+#include "common/pattern.h"
 #include "common/strings.h"
 
 namespace eventlake::catalog {
@@ -125,17 +125,8 @@ json ColumnsJson(const std::vector<Column>& cols) {
 
 // ---- storage ----
 
-std::string ValuesKey(const std::vector<std::string>& values) { return json(values).dump(); }
+std::string ValuesKey(const std::vector<std::string>& values) { return json(values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-const std::regex& NamePattern(const std::string& pattern) {
-  thread_local std::string last;
-  thread_local std::regex compiled;
-  if (pattern != last) {
-    compiled = std::regex(pattern, std::regex::ECMAScript | std::regex::icase);
-    last = pattern;
-  }
-  return compiled;
-}
 
 Result<Table> ParseTable(const std::string& doc) {
   json j = json::parse(doc, nullptr, false);
@@ -406,7 +397,7 @@ Status Catalog::CreateDatabase(Database db) {
   return meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
     EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT 1 FROM glue_databases WHERE name = ?", {db.name}));
     if (!rows.empty()) return Exists("Database already exists.");
-    return txn.Execute("INSERT INTO glue_databases(name, doc) VALUES (?, ?)", {db.name, ToJson(db).dump()}).status();
+    return txn.Execute("INSERT INTO glue_databases(name, doc) VALUES (?, ?)", {db.name, ToJson(db).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}).status();
   });
 }
 
@@ -438,7 +429,7 @@ Status Catalog::UpdateDatabase(const std::string& name, Database db) {
     if (!db.name.empty() && Lower(db.name) != key) return Invalid("Database rename is not supported.");
     db.name = key;
     db.create_time_ms = old.create_time_ms;
-    return txn.Execute("UPDATE glue_databases SET doc = ? WHERE name = ?", {ToJson(db).dump(), key}).status();
+    return txn.Execute("UPDATE glue_databases SET doc = ? WHERE name = ?", {ToJson(db).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), key}).status();
   });
 }
 
@@ -464,7 +455,7 @@ Status Catalog::CreateTable(const std::string& database, Table table) {
     EL_RETURN_IF_ERROR(RequireDatabase(txn, db));
     EL_ASSIGN_OR_RETURN(auto rows, txn.Query("SELECT 1 FROM glue_tables WHERE db = ? AND name = ?", {db, table.name}));
     if (!rows.empty()) return Exists("Table already exists.");
-    const std::string doc = ToJson(table).dump();
+    const std::string doc = ToJson(table).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     EL_RETURN_IF_ERROR(
         txn.Execute("INSERT INTO glue_tables(db, name, version, doc) VALUES (?, ?, 0, ?)", {db, table.name, doc})
             .status());
@@ -488,13 +479,11 @@ Result<Page<Table>> Catalog::ListTables(const std::string& database, const std::
   const std::string db = Lower(database);
   EL_ASSIGN_OR_RETURN(auto found, meta_.Query("SELECT 1 FROM glue_databases WHERE name = ?", {db}));
   if (found.empty()) return NotFound("Database " + db + " not found.");
-  const std::regex* re = nullptr;
+  std::optional<Pattern> re;
   if (!pattern.empty()) {
-    try {
-      re = &NamePattern(pattern);
-    } catch (const std::regex_error&) {
-      return Invalid("Expression is not a valid regular expression: " + pattern);
-    }
+    auto compiled = Pattern::Compile(pattern, /*ignore_case=*/true);
+    if (!compiled.ok()) return Invalid("Expression is not a valid regular expression: " + pattern);
+    re = std::move(*compiled);
   }
   Page<Table> page;
   std::string after = token;
@@ -506,7 +495,7 @@ Result<Page<Table>> Catalog::ListTables(const std::string& database, const std::
     for (const auto& row : rows) {
       const std::string name = meta::AsText(row[0]);
       after = name;
-      if (re && !std::regex_match(name, *re)) continue;
+      if (re && !re->FullMatch(name)) continue;
       if (page.items.size() == static_cast<size_t>(max)) {
         page.next_token = page.items.back().name;
         return page;
@@ -539,7 +528,7 @@ Result<Table> Catalog::UpdateTable(const std::string& database, Table table, boo
     table.update_time_ms = NowMs();
     table.version_id = std::to_string(version);
     if (table.created_by.empty()) table.created_by = old.created_by;
-    const std::string doc = ToJson(table).dump();
+    const std::string doc = ToJson(table).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (skip_archive) {
       EL_RETURN_IF_ERROR(txn.Execute("DELETE FROM glue_table_versions WHERE db = ? AND name = ? AND version = ?",
                                      {db, table.name, old_version})
@@ -648,7 +637,7 @@ Result<std::vector<ItemError>> Catalog::CreatePartitions(const std::string& data
       p.table = tbl;
       p.creation_time_ms = now;
       EL_RETURN_IF_ERROR(txn.Execute("INSERT INTO glue_partitions(db, tbl, pkey, doc) VALUES (?, ?, ?, ?)",
-                                     {db, tbl, key, ToJson(p).dump()})
+                                     {db, tbl, key, ToJson(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
                              .status());
     }
     return Status::Ok();
@@ -719,7 +708,7 @@ Status Catalog::UpdatePartition(const std::string& database, const std::string& 
     EL_RETURN_IF_ERROR(
         txn.Execute("DELETE FROM glue_partitions WHERE db = ? AND tbl = ? AND pkey = ?", {db, tbl, old_key}).status());
     return txn
-        .Execute("INSERT INTO glue_partitions(db, tbl, pkey, doc) VALUES (?, ?, ?, ?)", {db, tbl, key, ToJson(p).dump()})
+        .Execute("INSERT INTO glue_partitions(db, tbl, pkey, doc) VALUES (?, ?, ?, ?)", {db, tbl, key, ToJson(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
         .status();
   });
 }

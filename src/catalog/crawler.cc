@@ -9,11 +9,11 @@
 #include <map>
 #include <mutex>
 #include <numeric>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "common/pattern.h"
 #include "common/strings.h"
 
 namespace eventlake::catalog {
@@ -170,32 +170,6 @@ std::pair<std::string, std::string> FormatFromKey(const std::string& key) {
   if (strip(".json") || strip(".jsonl") || strip(".ndjson")) return {"json", compression};
   if (strip(".csv") || strip(".tsv") || strip(".txt")) return {"csv", compression};
   return {"", compression};
-}
-
-// Glob patterns of Exclusions: * within a folder, ** across folders, ? one character.
-bool GlobMatch(const std::string& pattern, const std::string& path) {
-  std::string re;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '*' && i + 1 < pattern.size() && pattern[i + 1] == '*') {
-      re += ".*";
-      ++i;
-    } else if (c == '*') {
-      re += "[^/]*";
-    } else if (c == '?') {
-      re += "[^/]";
-    } else if (std::isalnum(static_cast<unsigned char>(c))) {
-      re += c;
-    } else {
-      re += '\\';
-      re += c;
-    }
-  }
-  try {
-    return std::regex_match(path, std::regex(re));
-  } catch (const std::regex_error&) {
-    return false;
-  }
 }
 
 std::string TableNameOf(const std::string& segment, const std::string& prefix) {
@@ -355,7 +329,7 @@ struct CrawlerService::Impl {
       return txn
           .Execute("INSERT INTO glue_crawlers(name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = "
                    "excluded.doc",
-                   {s.definition.name, StateJson(s).dump()})
+                   {s.definition.name, StateJson(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
           .status();
     });
   }
@@ -639,10 +613,13 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
   const std::string bucket = rest.substr(0, rest.find('/'));
   std::string prefix = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
-  std::vector<std::string> exclusions;
+  std::vector<Pattern> exclusions;
   if (target.contains("Exclusions") && target["Exclusions"].is_array()) {
     for (const auto& e : target["Exclusions"]) {
-      if (e.is_string()) exclusions.push_back(e.get<std::string>());
+      if (!e.is_string()) continue;
+      auto glob = Pattern::Glob(e.get<std::string>());
+      if (!glob.ok()) return Invalid("Exclusion " + e.get<std::string>() + ": " + glob.status().message());
+      exclusions.push_back(std::move(*glob));
     }
   }
   const int sample_size = target.contains("SampleSize") && target["SampleSize"].is_number_integer()
@@ -685,7 +662,7 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
         if (!seg.empty() && (seg[0] == '.' || seg[0] == '_')) hidden = true;
       }
       if (hidden) continue;
-      if (std::any_of(exclusions.begin(), exclusions.end(), [&](const std::string& g) { return GlobMatch(g, rel); })) continue;
+      if (std::any_of(exclusions.begin(), exclusions.end(), [&](const Pattern& g) { return g.FullMatch(rel); })) continue;
       files.push_back(std::move(v));
     }
     if (!page->truncated) break;

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/pattern.h"
 #include "common/compression.h"
 #include "common/http_message.h"
 #include "common/ids.h"
@@ -133,4 +134,27 @@ TEST(WriterFirstSharedMutexTest, AWriterGetsInWhileReadersKeepComing) {
   EXPECT_TRUE(written.load());
 }
 
+}  // namespace eventlake
+
+namespace eventlake {
+namespace {
+
+TEST(PatternTest, MatchesWholeTextsInLinearTime) {
+  auto p = Pattern::Compile("click.*", true);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->FullMatch("CLICKS"));
+  EXPECT_FALSE(p->FullMatch("the clicks"));
+  EXPECT_FALSE(Pattern::Compile("(").ok());
+  // A pattern that takes a backtracking engine exponential time.
+  auto evil = Pattern::Compile("(a+)+$");
+  ASSERT_TRUE(evil.ok());
+  EXPECT_FALSE(evil->FullMatch(std::string(5000, 'a') + "!"));
+  auto glob = Pattern::Glob("**/_tmp/*.json");
+  ASSERT_TRUE(glob.ok());
+  EXPECT_TRUE(glob->FullMatch("a/b/_tmp/x.json"));
+  EXPECT_FALSE(glob->FullMatch("a/_tmp/sub/x.json"));
+  EXPECT_EQ(Pattern::Quote("a.b*"), "a\\.b\\*");
+}
+
+}  // namespace
 }  // namespace eventlake

@@ -278,7 +278,7 @@ struct QueryExecutor::Impl {
       return txn
           .Execute("INSERT INTO athena_executions(id, workgroup, submitted_ms, client_token, doc) VALUES (?, ?, ?, ?, ?) "
                    "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                   {e.id, e.workgroup, e.submitted_ms, e.client_token, ToJson(e).dump()})
+                   {e.id, e.workgroup, e.submitted_ms, e.client_token, ToJson(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
           .status();
     });
   }
@@ -905,7 +905,7 @@ Status QueryExecutor::Impl::WriteResults(Execution& e, const Cached& rows) {
     cols.push_back({{"Name", c.name}, {"Label", c.name}, {"Type", c.type}, {"Precision", c.precision},
                     {"Scale", c.scale}, {"Nullable", "UNKNOWN"}, {"CaseSensitive", c.type == "varchar"}});
   }
-  const std::string meta_text = json{{"ColumnInfo", cols}, {"Rows", rows.rows.size()}}.dump();
+  const std::string meta_text = json{{"ColumnInfo", cols}, {"Rows", rows.rows.size()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Status metadata_status;
   std::thread metadata_writer([&] {
     metadata_status = [&]() -> Status {

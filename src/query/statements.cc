@@ -1,9 +1,9 @@
 #include "query/statements.h"
 
 #include <cctype>
-#include <regex>
 #include <set>
 
+#include "common/pattern.h"
 #include "common/strings.h"
 #include "query/lake.h"
 
@@ -233,22 +233,19 @@ std::string PartitionName(const std::vector<catalog::Column>& keys, const std::v
   return out;
 }
 
-// Hive-style LIKE patterns of SHOW TABLES / DATABASES: * any run, | alternatives.
-bool MatchesShowPattern(const std::string& name, const std::string& pattern) {
+// Hive-style patterns of SHOW TABLES / DATABASES: * any run, | alternatives.
+Result<Pattern> ShowPattern(const std::string& pattern) {
   std::string re;
   for (char c : pattern) {
     if (c == '*') {
       re += ".*";
     } else if (c == '|') {
       re += '|';
-    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
-      re += c;
     } else {
-      re += '\\';
-      re += c;
+      re += Pattern::Quote(std::string_view(&c, 1));
     }
   }
-  return std::regex_match(name, std::regex(re, std::regex::icase));
+  return Pattern::Compile(re, /*ignore_case=*/true);
 }
 
 void ApplyStoredAs(const std::string& format, catalog::StorageDescriptor& sd, catalog::Parameters& table_params) {
@@ -611,12 +608,13 @@ std::optional<Result<StatementResult>> CatalogStatements::Handle(const std::stri
         }
         EL_RETURN_IF_ERROR(p.ExpectEnd());
         if (in.empty()) return Invalid("SHOW TABLES needs a database: SHOW TABLES IN db, or a query context");
+        EL_ASSIGN_OR_RETURN(Pattern match, ShowPattern(pattern.empty() ? "*" : pattern));
         std::vector<std::string> names;
         std::string token;
         do {
           EL_ASSIGN_OR_RETURN(auto page, catalog_.ListTables(in, "", token, 100));
           for (const auto& t : page.items) {
-            if (pattern.empty() || MatchesShowPattern(t.name, pattern)) names.push_back(t.name);
+            if (match.FullMatch(t.name)) names.push_back(t.name);
           }
           token = page.next_token;
         } while (!token.empty());
@@ -628,12 +626,13 @@ std::optional<Result<StatementResult>> CatalogStatements::Handle(const std::stri
           EL_ASSIGN_OR_RETURN(pattern, p.String());
         }
         EL_RETURN_IF_ERROR(p.ExpectEnd());
+        EL_ASSIGN_OR_RETURN(Pattern match, ShowPattern(pattern.empty() ? "*" : pattern));
         std::vector<std::string> names;
         std::string token;
         do {
           EL_ASSIGN_OR_RETURN(auto page, catalog_.ListDatabases(token, 100));
           for (const auto& d : page.items) {
-            if (pattern.empty() || MatchesShowPattern(d.name, pattern)) names.push_back(d.name);
+            if (match.FullMatch(d.name)) names.push_back(d.name);
           }
           token = page.next_token;
         } while (!token.empty());

@@ -36,7 +36,7 @@ Result<json> Call(const Connection& c, const std::string& operation, const json&
   HttpRequest req;
   req.method = "POST";
   req.target = "/";
-  req.body = input.dump();
+  req.body = input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   req.headers = {{"Host", c.host + ":" + std::to_string(c.port)},
                  {"Content-Type", "application/x-amz-json-1.1"},
                  {"X-Amz-Target", "AmazonAthena." + operation}};

@@ -1,6 +1,9 @@
 #include "catalog/crawler.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -483,6 +486,8 @@ Result<CrawlReport> CrawlerService::CrawlNow(const std::string& name) {
 }
 
 void CrawlerService::Impl::RunInBackground(const std::string& name, std::shared_ptr<std::atomic<bool>> stop) {
+  // Background work: ingestion comes first (this thread, and the threads it starts, yield to it).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   const auto started = std::chrono::steady_clock::now();
   auto def = Load(name);
   Result<CrawlReport> report = def.ok() ? Crawl(def->definition, *stop) : Result<CrawlReport>(def.status());

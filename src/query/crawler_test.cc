@@ -150,6 +150,26 @@ TEST_F(CrawlerTest, ParquetAndCsvAndMissingFiles) {
   EXPECT_FALSE(crawlers->CrawlNow("nope").ok());
 }
 
+TEST_F(CrawlerTest, AScheduleStartsCrawlsOnTheClock) {
+  Put("sched/a.json", "{\"x\": 1}\n");
+  catalog::CrawlerDefinition d = Crawler("sched", "s3://raw/sched/");
+  d.schedule = "cron(0 * * * ? *)";  // on the hour
+  ASSERT_TRUE(crawlers->Create(d).ok());
+  ASSERT_TRUE(crawlers->Start(std::chrono::milliseconds(5)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the scheduler notes the next run
+  EXPECT_TRUE(crawlers->Get("sched")->last_status.empty());
+  clock.Advance(std::chrono::hours(1));
+  for (int i = 0; i < 500 && crawlers->Get("sched")->last_status.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int i = 0; i < 500 && crawlers->Get("sched")->state != "READY"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(crawlers->Get("sched")->last_status, "SUCCEEDED");
+  EXPECT_TRUE(catalog->GetTable("lake", "sched").ok());
+  crawlers->Stop();
+}
+
 TEST_F(CrawlerTest, StartRunsInTheBackgroundAndReportsItsState) {
   Put("bg/a.json", "{\"x\": 1}\n");
   ASSERT_TRUE(crawlers->Create(Crawler("bg", "s3://raw/bg/")).ok());

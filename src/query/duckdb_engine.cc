@@ -191,6 +191,7 @@ Status Engine::Query(const std::string& sql, const std::function<void(std::vecto
     const char* name = duckdb_prepared_statement_column_name(stmt, i);
     duckdb_logical_type type = duckdb_prepared_statement_column_logical_type(stmt, i);
     cols.push_back({name ? name : "", TypeName(type)});
+    duckdb_free(const_cast<char*>(name));  // the caller owns it
     duckdb_destroy_logical_type(&type);
   }
   duckdb_destroy_prepare(&stmt);

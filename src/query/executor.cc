@@ -1,6 +1,9 @@
 #include "query/executor.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <condition_variable>
@@ -192,6 +195,13 @@ std::string ResultEtag() {
                 static_cast<unsigned long long>(FastRandom64()));
   return "\"" + std::string(buf) + "-1\"";
 }
+
+// The nice value of query threads (0 is the server's; 19 the lowest).
+constexpr int kQueryNice = 10;
+
+// Queries yield the processor to ingestion: this thread, and the DuckDB threads it starts (they inherit
+// it), run at a lower scheduling priority than the server's network and log threads.
+void YieldToIngest() { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kQueryNice); }
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -560,6 +570,7 @@ Result<ResultPage> QueryExecutor::Results(const std::string& id, const std::stri
 }
 
 void QueryExecutor::Impl::WorkerLoop() {
+  YieldToIngest();
   for (;;) {
     std::string id;
     {
@@ -582,6 +593,7 @@ void QueryExecutor::Impl::WorkerLoop() {
 }
 
 void QueryExecutor::Impl::SpareLoop() {
+  YieldToIngest();
   std::unique_lock lock(mu);
   for (;;) {
     spare_cv.wait(lock, [&] { return stopping || !spare || !to_close.empty(); });

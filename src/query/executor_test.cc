@@ -4,6 +4,8 @@
 
 #include "query/test_lake.h"
 
+#include <filesystem>
+
 namespace eventlake::query {
 namespace {
 
@@ -114,6 +116,52 @@ TEST_F(ExecutorTest, CreateTableAsSelectWritesTheProcessedZone) {
   EXPECT_EQ(*executor_->Results(back.id, "", 10)->rows[1][0], "3");
   // Only a SELECT goes into COPY.
   EXPECT_EQ(Run("CREATE TABLE evil AS SELECT 1) TO '/tmp/el-evil.csv' (FORMAT CSV); SELECT (1").state, State::kFailed);
+}
+
+TEST_F(ExecutorTest, ResultsMatchDuckDbRunDirectlyOverTheSameFiles) {
+  // Parquet files in three partitions, written by DuckDB, put into the lake, registered, queried both ways.
+  auto writer = std::move(*Engine::Open({}));
+  catalog::Table t;
+  t.name = "pq";
+  catalog::StorageDescriptor sd;
+  sd.columns = {{"id", "bigint", "", {}}, {"amount", "double", "", {}}, {"kind", "string", "", {}}};
+  sd.location = "s3://raw/pq/";
+  sd.serde = catalog::SerDeInfo{"", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", {}};
+  t.storage = sd;
+  t.partition_keys = {{"day", "string", "", {}}};
+  ASSERT_TRUE(catalog->CreateTable("lake", t).ok());
+  for (int day = 1; day <= 3; ++day) {
+    const std::string local = dir + "/direct/day=" + std::to_string(day) + "/part.parquet";
+    std::filesystem::create_directories(dir + "/direct/day=" + std::to_string(day));
+    ASSERT_TRUE(writer->Execute("COPY (SELECT range AS id, (range * 0.25)::DOUBLE AS amount, ['a', 'b', 'c'][range % 3 + 1] AS "
+                                "kind FROM range(" + std::to_string(day * 1000) + ", " + std::to_string(day * 1000 + 5000) +
+                                ")) TO '" + local + "'")
+                    .ok());
+    Put("pq/day=" + std::to_string(day) + "/part.parquet", *fs.ReadFile(local));
+    catalog::Partition p;
+    p.values = {std::to_string(day)};
+    ASSERT_TRUE(catalog->CreatePartition("lake", "pq", p).ok());
+  }
+  const std::string sql = "SELECT kind, day, count(*) AS n, sum(id) AS ids, min(amount) AS low FROM {t} "
+                          "WHERE day <> '2' GROUP BY kind, day ORDER BY kind, day";
+  std::string direct_sql = sql;
+  direct_sql.replace(direct_sql.find("{t}"), 3, "read_parquet('" + dir + "/direct/*/*.parquet', hive_partitioning = "
+                                                "true, hive_types = {'day': 'VARCHAR'})");
+  std::vector<TextRow> direct;
+  ASSERT_TRUE(writer->Query(direct_sql, [](auto) {}, [&](TextRow&& r) {
+                       direct.push_back(std::move(r));
+                       return true;
+                     })
+                  .ok());
+  std::string ours = sql;
+  ours.replace(ours.find("{t}"), 3, "pq");
+  Execution e = Run(ours);
+  ASSERT_EQ(e.state, State::kSucceeded) << e.state_reason;
+  auto page = executor_->Results(e.id, "", 100);
+  ASSERT_TRUE(page.ok());
+  std::vector<TextRow> rows(page->rows.begin() + 1, page->rows.end());  // past the header
+  EXPECT_EQ(rows, direct);
+  EXPECT_EQ(rows.size(), 6u);
 }
 
 TEST_F(ExecutorTest, ATimeoutStopsAQuery) {

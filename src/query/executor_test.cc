@@ -28,6 +28,9 @@ class ExecutorTest : public ::testing::Test, public LakeWorld {
     ExecutorOptions eo;
     eo.work_dir = dir + "/query";
     eo.timeout = timeout_;
+    eo.max_concurrent = max_concurrent_;
+    eo.max_queued = max_queued_;
+    eo.memory_limit_bytes = memory_limit_;
     executor_ = std::make_unique<QueryExecutor>(*meta, *catalog, *objects, clock, eo);
     ASSERT_TRUE(executor_->Start().ok());
   }
@@ -49,6 +52,8 @@ class ExecutorTest : public ::testing::Test, public LakeWorld {
     }
   }
   std::chrono::milliseconds timeout_{std::chrono::minutes(1)};
+  int max_concurrent_ = 2, max_queued_ = 100;
+  int64_t memory_limit_ = 2LL << 30;
   std::unique_ptr<QueryExecutor> executor_;
 };
 
@@ -162,6 +167,33 @@ TEST_F(ExecutorTest, ResultsMatchDuckDbRunDirectlyOverTheSameFiles) {
   std::vector<TextRow> rows(page->rows.begin() + 1, page->rows.end());  // past the header
   EXPECT_EQ(rows, direct);
   EXPECT_EQ(rows.size(), 6u);
+}
+
+TEST_F(ExecutorTest, QueriesQueueBehindALimitAndEachHasItsMemoryLimit) {
+  max_concurrent_ = 1;
+  max_queued_ = 1;
+  memory_limit_ = 96LL << 20;
+  Open();
+  Execution limit = Run("SELECT current_setting('memory_limit') AS m");
+  ASSERT_EQ(limit.state, State::kSucceeded) << limit.state_reason;
+  EXPECT_EQ(*executor_->Results(limit.id, "", 10)->rows[1][0], "96.0 MiB");
+  SubmitRequest slow;
+  slow.sql = "SELECT count(*) FROM range(100000000000)";
+  slow.output_location = "s3://processed/results/";
+  auto running = executor_->Submit(slow);
+  ASSERT_TRUE(running.ok());
+  for (int i = 0; i < 500 && executor_->Get(*running)->state != State::kRunning; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto queued = executor_->Submit(slow);
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(executor_->Get(*queued)->state, State::kQueued);
+  auto refused = executor_->Submit(slow);
+  EXPECT_EQ(refused.status().type(), "TooManyRequestsException");
+  ASSERT_TRUE(executor_->Cancel(*queued).ok());
+  EXPECT_EQ(executor_->Get(*queued)->state, State::kCancelled);
+  ASSERT_TRUE(executor_->Cancel(*running).ok());
+  EXPECT_EQ(Wait(*running).state, State::kCancelled);
 }
 
 TEST_F(ExecutorTest, ATimeoutStopsAQuery) {

@@ -514,6 +514,7 @@ void CrawlerService::Impl::RunInBackground(const std::string& name, std::shared_
   });
   if (!saved.ok()) spdlog::warn("crawler {}: {}", name, saved.ToString());
   if (report.ok()) {
+    for (const auto& m : report->messages) spdlog::info("crawler {}: {}", name, m);
     spdlog::info("crawler {}: {} in {} ms: {} file(s), {} table(s) created, {} updated, {} deleted, {} partition(s) added",
                  name, stop->load() ? "cancelled" : "finished", elapsed, report->files_seen, report->tables_created,
                  report->tables_updated, report->tables_deleted, report->partitions_added);
@@ -823,12 +824,17 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
     } else {
       Table updated = *existing;
       std::vector<Column> cols = existing->storage ? existing->storage->columns : std::vector<Column>{};
-      std::vector<std::string> added;
-      if (merge_new_columns) {
+      std::vector<std::string> added, widened;
+      if (merge_new_columns) {  // columns are added, and numbers widen; nothing is dropped or retyped otherwise
         for (const auto& c : columns) {
-          if (std::none_of(cols.begin(), cols.end(), [&](const Column& x) { return EqualsIgnoreCase(x.name, c.name); })) {
+          auto it = std::find_if(cols.begin(), cols.end(), [&](const Column& x) { return EqualsIgnoreCase(x.name, c.name); });
+          if (it == cols.end()) {
             cols.push_back(c);
             added.push_back(c.name);
+          } else if (const std::string wider = WiderType(it->type, c.type);
+                     wider != it->type && IsNumeric(it->type) && IsNumeric(wider)) {
+            it->type = wider;
+            widened.push_back(c.name + " to " + wider);
           }
         }
       } else {
@@ -859,7 +865,8 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
         EL_RETURN_IF_ERROR(catalog.UpdateTable(def.database, updated, false, "").status());
         ++report.tables_updated;
         report.messages.push_back("Updated table " + table_name +
-                                  (added.empty() ? std::string() : ": new column(s) " + Join(added, ", ")));
+                                  (added.empty() ? std::string() : ": new column(s) " + Join(added, ", ")) +
+                                  (widened.empty() ? std::string() : "; widened " + Join(widened, ", ")));
       } else if (changed) {
         report.messages.push_back("The schema of table " + table_name + " changed; left as it is (UpdateBehavior LOG)");
       }

@@ -105,6 +105,13 @@ TEST_F(CrawlerTest, KeyValueFoldersBecomePartitionsAndNewFieldsNewColumns) {
   // Nothing new: nothing changes.
   report = crawlers->CrawlNow("c1");
   EXPECT_EQ(report->tables_updated + report->tables_created + report->partitions_added, 0);
+  // Ids with fractions: the column widens to double, and every file still reads.
+  Put("events/year=2024/month=04/d.json", "{\"id\": 4.5, \"kind\": \"buy\"}\n");
+  report = crawlers->CrawlNow("c1");
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->tables_updated, 1);
+  t = catalog->GetTable("lake", "events");
+  EXPECT_EQ(ColumnNames(*t), (std::vector<std::string>{"id:double", "kind:string", "source:string"}));
 }
 
 TEST_F(CrawlerTest, FirehoseFoldersAndCompressedFilesAndSeparateTables) {

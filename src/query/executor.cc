@@ -203,6 +203,26 @@ constexpr int kQueryNice = 10;
 // it), run at a lower scheduling priority than the server's network and log threads.
 void YieldToIngest() { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kQueryNice); }
 
+// Functions of Athena's SQL (Trino's) that DuckDB spells differently, as macros in each query's DuckDB.
+// Trino's date formats are MySQL's: %i minutes, %s seconds, %T time. (date_parse has no macro: DuckDB's
+// strptime wants its format as a constant.)
+constexpr const char* kAthenaFunctions[] = {
+    "CREATE MACRO approx_distinct(x) AS approx_count_distinct(x)",
+    "CREATE MACRO approx_percentile(x, p) AS approx_quantile(x, p)",
+    "CREATE MACRO json_extract_scalar(j, path) AS json_extract_string(j, path)",
+    "CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
+    "CREATE MACRO from_iso8601_date(s) AS CAST(s AS DATE)",
+    "CREATE MACRO to_unixtime(t) AS epoch(t)",
+    "CREATE MACRO mysql_to_strftime(f) AS replace(replace(replace(f, '%i', '%M'), '%s', '%S'), '%T', '%H:%M:%S')",
+    "CREATE MACRO date_format(t, f) AS strftime(t, mysql_to_strftime(f))",
+    "CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)",
+};
+
+// Adds them; one that DuckDB already has under that name is left to DuckDB.
+void AddAthenaFunctions(Engine& engine) {
+  for (const char* sql : kAthenaFunctions) engine.Execute(sql).IgnoreError();
+}
+
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -335,7 +355,12 @@ struct QueryExecutor::Impl {
         return e;
       }
     }
-    return Engine::Open(BaseEngineOptions());
+    return OpenEngine();
+  }
+  Result<std::unique_ptr<Engine>> OpenEngine() {
+    EL_ASSIGN_OR_RETURN(auto e, Engine::Open(BaseEngineOptions()));
+    AddAthenaFunctions(*e);
+    return e;
   }
   void Run(Execution& e);
   Status RunDuckDb(Execution& e, const std::string& sql, const std::string& work, Cached& out);
@@ -605,7 +630,7 @@ void QueryExecutor::Impl::SpareLoop() {
     if (stopping) return;
     if (spare) continue;
     lock.unlock();
-    auto e = Engine::Open(BaseEngineOptions());
+    auto e = OpenEngine();
     lock.lock();
     if (!e.ok()) {
       spdlog::warn("query: opening DuckDB: {}", e.status().ToString());

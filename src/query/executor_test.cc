@@ -196,6 +196,24 @@ TEST_F(ExecutorTest, QueriesQueueBehindALimitAndEachHasItsMemoryLimit) {
   EXPECT_EQ(Wait(*running).state, State::kCancelled);
 }
 
+TEST_F(ExecutorTest, AthenaFunctionsDuckDbSpellsDifferently) {
+  Execution e = Run("SELECT approx_distinct(id) AS d, json_extract_scalar('{\"a\": \"x\"}', '$.a') AS j, "
+                    "date_format(TIMESTAMP '2024-06-01 10:11:12', '%Y/%m/%d %H:%i:%s') AS f, "
+                    "strptime('2024-06-01 10:11:12', '%Y-%m-%d %H:%M:%S') AS p, "
+                    "to_unixtime(TIMESTAMP '1970-01-02 00:00:00') AS u, regexp_like(max(name), '^x') AS r, "
+                    "approx_percentile(id, 0.5) AS m FROM t WHERE id = 1");
+  ASSERT_EQ(e.state, State::kSucceeded) << e.state_reason;
+  auto page = executor_->Results(e.id, "", 10);
+  ASSERT_EQ(page->rows.size(), 2u);
+  const TextRow& r = page->rows[1];
+  EXPECT_EQ(*r[0], "1");
+  EXPECT_EQ(*r[1], "x");
+  EXPECT_EQ(*r[2], "2024/06/01 10:11:12");
+  EXPECT_EQ(*r[3], "2024-06-01 10:11:12");
+  EXPECT_EQ(*r[4], "86400.0");
+  EXPECT_EQ(*r[5], "true");
+}
+
 TEST_F(ExecutorTest, ATimeoutStopsAQuery) {
   timeout_ = std::chrono::milliseconds(300);
   Open();

@@ -343,6 +343,8 @@ struct CrawlerService::Impl {
     return Save(s);
   }
 
+  // Starts a crawl on its own thread; `mu` is held.
+  Status StartLocked(const std::string& name);
   void RunInBackground(const std::string& name, std::shared_ptr<std::atomic<bool>> stop);
   Result<CrawlReport> Crawl(const CrawlerDefinition& def, const std::atomic<bool>& stop);
   Status CrawlTarget(const CrawlerDefinition& def, const json& target, const std::atomic<bool>& stop,
@@ -445,20 +447,24 @@ Status CrawlerService::Delete(const std::string& name) {
 
 Status CrawlerService::StartCrawl(const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  if (impl_->stopping) return Status::Unavailable("the server is stopping");
   EL_RETURN_IF_ERROR(impl_->Load(name).status());
-  if (impl_->running.count(name)) {
+  return impl_->StartLocked(name);
+}
+
+Status CrawlerService::Impl::StartLocked(const std::string& name) {
+  if (stopping) return Status::Unavailable("the server is stopping");
+  if (running.count(name)) {
     return Status::FailedPrecondition("Crawler with name " + name + " has already started")
         .WithType("CrawlerRunningException");
   }
-  auto stop = std::make_shared<std::atomic<bool>>(false);
-  impl_->running[name] = stop;
-  EL_RETURN_IF_ERROR(impl_->Modify(name, [&](CrawlerState& s) {
+  EL_RETURN_IF_ERROR(Modify(name, [&](CrawlerState& s) {
     s.state = "RUNNING";
-    s.last_start_ms = NowMs(impl_->clock);
+    s.last_start_ms = NowMs(clock);
     return Status::Ok();
   }));
-  impl_->crawls.emplace_back([this, name, stop] { impl_->RunInBackground(name, stop); });
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  running[name] = stop;
+  crawls.emplace_back([this, name, stop] { RunInBackground(name, stop); });
   return Status::Ok();
 }
 
@@ -549,26 +555,8 @@ void CrawlerService::Impl::SchedulerLoop() {
       }
     }
     for (const auto& name : due) {
-      // StartCrawl takes the lock itself.
-      Status s = Status::Ok();
-      {
-        // Reach StartCrawl through the public path's logic.
-        std::lock_guard inner(mu);
-        if (stopping || running.count(name)) continue;
-        auto stop = std::make_shared<std::atomic<bool>>(false);
-        running[name] = stop;
-        s = Modify(name, [&](CrawlerState& st) {
-          st.state = "RUNNING";
-          st.last_start_ms = NowMs(clock);
-          return Status::Ok();
-        });
-        if (s.ok()) {
-          crawls.emplace_back([this, name, stop] { RunInBackground(name, stop); });
-        } else {
-          running.erase(name);
-        }
-      }
-      if (s.ok()) spdlog::info("crawler {}: started by its schedule", name);
+      std::lock_guard inner(mu);
+      if (StartLocked(name).ok()) spdlog::info("crawler {}: started by its schedule", name);
     }
     lock.lock();
   }

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/json.h"
 #include "common/pattern.h"
 #include "common/strings.h"
 
@@ -53,7 +54,7 @@ json DefinitionJson(const CrawlerDefinition& d) {
 
 CrawlerDefinition DefinitionFrom(const json& j) {
   CrawlerDefinition d;
-  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  auto str = [&](const char* k) { return JsonString(j, k); };
   d.name = str("Name");
   d.role = str("Role");
   d.database = str("DatabaseName");
@@ -638,7 +639,6 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
       def.schema_change_policy.value("UpdateBehavior", std::string("UPDATE_IN_DATABASE"));
   const std::string delete_behavior =
       def.schema_change_policy.value("DeleteBehavior", std::string("DEPRECATE_IN_DATABASE"));
-  const bool new_folders_only = def.recrawl_policy.value("RecrawlBehavior", std::string()) == "CRAWL_NEW_FOLDERS_ONLY";
 
   // 1. The files, by folder.
   std::vector<objects::ObjectVersion> files;
@@ -708,7 +708,8 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
     std::vector<Leaf*> leaves;
   };
   std::vector<TableRoot> roots;
-  const int prefix_depth = 1 + static_cast<int>(Split(prefix, '/').size()) - (prefix.empty() ? 1 : 1);
+  // The include path's level (the bucket is 1): "a/b/" splits into three pieces, "" into one.
+  const int prefix_depth = static_cast<int>(Split(prefix, '/').size());
   std::function<void(std::vector<std::string>, std::vector<Leaf*>)> place = [&](std::vector<std::string> at,
                                                                                 std::vector<Leaf*> under) {
     if (under.empty()) return;
@@ -887,7 +888,6 @@ Status CrawlerService::Impl::CrawlTarget(const CrawlerDefinition& def, const jso
       p.storage = std::move(psd);
       fresh.push_back(std::move(p));
     }
-    (void)new_folders_only;  // folders already in the catalog are never read again for partitions
     for (size_t i = 0; i < fresh.size(); i += 100) {
       std::vector<Partition> batch(fresh.begin() + i, fresh.begin() + std::min(fresh.size(), i + 100));
       EL_ASSIGN_OR_RETURN(auto errors, catalog.CreatePartitions(def.database, table_name, std::move(batch)));

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace eventlake::query {
 
 std::string DuckDbVersion() { return duckdb_library_version(); }
@@ -257,10 +259,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Engine::ReferencedTable
   }
   std::vector<std::pair<std::string, std::string>> out;
   std::vector<std::string> ctes;
-  auto text = [](const nlohmann::json& n, const char* key) {
-    auto it = n.find(key);
-    return it != n.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+  auto text = [](const nlohmann::json& n, const char* key) { return JsonString(n, key); };
   std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& n) {
     if (n.is_object()) {
       if (text(n, "type") == "BASE_TABLE" && !text(n, "table_name").empty()) {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/strings.h"
 #include "query/inspector.h"
 #include "query/lake.h"
@@ -69,8 +70,8 @@ json ToJson(const Execution& e) {
 
 Execution FromJson(const json& j) {
   Execution e;
-  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
-  auto num = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<int64_t>() : int64_t{0}; };
+  auto str = [&](const char* k) { return JsonString(j, k); };
+  auto num = [&](const char* k) { return JsonInt(j, k); };
   e.id = str("id");
   e.sql = str("sql");
   e.database = str("database");

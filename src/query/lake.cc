@@ -353,9 +353,7 @@ Result<TableFiles> LakeTables::Define(Engine& engine, const catalog::Table& tabl
   // (DuckDB matches JSON keys exactly: a key is read in the spelling the detection saw first.)
   // Read once per set of files: a query over the same files again skips their footers or samples.
   Present present;
-  const std::string cache_key = std::to_string(static_cast<int>(format)) + ":" +
-                                std::to_string(std::hash<std::string>{}(signature)) + ":" +
-                                std::to_string(signature.size());
+  const std::string cache_key = std::string(key) + ":" + std::to_string(static_cast<int>(format));
   bool cached = false;
   {
     std::lock_guard lock(cache_mu_);

@@ -279,9 +279,26 @@ void ApplyStoredAs(const std::string& format, catalog::StorageDescriptor& sd, ca
   }
 }
 
+// The statement's first keyword, upper case (blanks and -- comments before it skipped): every query
+// passes through here, so the whole text is tokenized only for the statements that start as ours do.
+std::string FirstWord(std::string_view s) {
+  size_t i = 0;
+  for (;;) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (s.substr(i, 2) != "--") break;
+    while (i < s.size() && s[i] != '\n') ++i;
+  }
+  std::string word;
+  while (i < s.size() && (std::isalpha(static_cast<unsigned char>(s[i])) || s[i] == '_')) {
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i++])));
+  }
+  return word;
+}
+
 }  // namespace
 
 std::optional<Result<CtasPlan>> ParseCtas(const std::string& sql, const std::string& database) {
+  if (FirstWord(sql) != "CREATE") return std::nullopt;
   auto tokens = Tokenize(sql);
   if (!tokens.ok()) return std::nullopt;
   Parser p(std::move(*tokens));
@@ -352,13 +369,17 @@ catalog::Table ExternalTable(const std::string& name, std::vector<catalog::Colum
 }
 
 std::optional<Result<StatementResult>> CatalogStatements::Handle(const std::string& sql, const std::string& database) {
-  if (ParseCtas(sql, database)) return std::nullopt;  // the executor runs those: they need DuckDB
+  const std::string first = FirstWord(sql);
+  if (first != "CREATE" && first != "DROP" && first != "ALTER" && first != "MSCK" && first != "SHOW" &&
+      first != "DESCRIBE" && first != "DESC") {
+    return std::nullopt;
+  }
+  if (first == "CREATE" && ParseCtas(sql, database)) return std::nullopt;  // the executor runs those: they need DuckDB
   auto tokens = Tokenize(sql);
   if (!tokens.ok()) return std::nullopt;  // DuckDB reports what it cannot parse
   Parser p(std::move(*tokens));
-  const bool create = p.IsWord("CREATE"), drop = p.IsWord("DROP"), alter = p.IsWord("ALTER"), msck = p.IsWord("MSCK"),
-             show = p.IsWord("SHOW"), describe = p.IsWord("DESCRIBE") || p.IsWord("DESC");
-  if (!create && !drop && !alter && !msck && !show && !describe) return std::nullopt;
+  const bool create = first == "CREATE", drop = first == "DROP", alter = first == "ALTER", msck = first == "MSCK",
+             show = first == "SHOW";
   const std::string db = AsciiLower(database);
   auto run = [&]() -> Result<StatementResult> {
     p.Next();

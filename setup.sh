@@ -14,7 +14,8 @@ mkdir -p "$LOGS"
 
 BUILD_PACKAGES=(build-essential cmake ninja-build ccache pkg-config ca-certificates
   libboost-dev libssl-dev libsimdjson-dev nlohmann-json3-dev libzstd-dev liblz4-dev zlib1g-dev
-  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libisal-dev libnghttp2-dev libpugixml-dev libre2-dev)
+  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libisal-dev libnghttp2-dev libpugixml-dev libre2-dev
+  libjq-dev libsnappy-dev libzip-dev libhowardhinnant-date-dev tzdata)
 TEST_PACKAGES=(awscli clang libclang-rt-14-dev curl)
 
 say() { printf '==> %s\n' "$*"; }

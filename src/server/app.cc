@@ -14,6 +14,8 @@
 #include "api/s3.h"
 #include "objects/object_store.h"
 #include "api/athena.h"
+#include "api/firehose.h"
+#include "delivery/delivery_service.h"
 #include "query/inspector.h"
 #include "query/statements.h"
 #include "api/glue.h"
@@ -126,6 +128,7 @@ int Serve(const Config& config) {
   for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : catalog::CrawlerService::Migrations()) migrations.push_back(std::move(m));
   for (auto& m : query::QueryExecutor::Migrations()) migrations.push_back(std::move(m));
+  for (auto& m : delivery::DeliveryService::Migrations()) migrations.push_back(std::move(m));
   if (Status s = (*store)->Migrate(migrations); !s.ok()) return Fail(s, "schema migration");
 
   // auth: keys, the root identity, the audit trail.
@@ -198,6 +201,17 @@ int Serve(const Config& config) {
   api::AthenaApi athena(executor, catalog, "s3://" + results_zone + "/athena-results/",
                         std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count());
 
+  // delivery: Firehose streams writing into the lake.
+  delivery::DeliveryOptions delivery_opts;
+  delivery_opts.data_dir = dir;
+  delivery_opts.region = config.region;
+  delivery_opts.account_id = config.account_id;
+  delivery_opts.log_options.durability = stream_opts.log_options.durability;
+  delivery::DeliveryService delivery(**store, io::PosixFileSystem(), clock, **object_store, stream_store->get(),
+                                     delivery_opts);
+  if (Status s = delivery.Start(); !s.ok()) return Fail(s, "delivery");
+  api::FirehoseApi firehose(delivery);
+
   // api + http: the front door.
   api::FrontDoorOptions fd_opts;
   fd_opts.server = {config.region, config.account_id, EL_VERSION};
@@ -207,6 +221,7 @@ int Serve(const Config& config) {
   front_door.AddJsonService(kinesis.Service());
   front_door.AddJsonService(glue.Service());
   front_door.AddJsonService(athena.Service());
+  front_door.AddJsonService(firehose.Service());
   front_door.SetS3(&s3);
 
   http::ServerOptions http_opts;
@@ -222,7 +237,7 @@ int Serve(const Config& config) {
     return Fail(s, "endpoint file");
   }
   (*http_server)->Start();
-  front_door.SetReady({"meta", "auth", "streams", "objects", "catalog", "query", "api", "http"});
+  front_door.SetReady({"meta", "auth", "streams", "objects", "catalog", "query", "delivery", "api", "http"});
 
   const auto startup_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
@@ -260,6 +275,7 @@ int Serve(const Config& config) {
   // Stop in reverse start order.
   front_door.SetStopping();
   (*http_server)->Stop(std::chrono::seconds(config.shutdown_grace_seconds));
+  delivery.Stop();
   (*stream_store)->Stop();
   executor.Stop();
   crawlers.Stop();

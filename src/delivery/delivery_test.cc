@@ -1,0 +1,397 @@
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "auth/crypto.h"
+#include "common/test_dir.h"
+#include "delivery/codec.h"
+#include "delivery/config.h"
+#include "delivery/delivery_service.h"
+#include "delivery/prefix.h"
+#include "delivery/processors.h"
+#include "io/file_system.h"
+#include "meta/store.h"
+#include "objects/object_store.h"
+
+namespace eventlake::delivery {
+namespace {
+
+// 2018-07-06T23:05:09.123Z
+constexpr int64_t kJuly6 = 1530918309123;
+
+std::string Eval(const std::string& text, int64_t ms, const std::string& zone = "UTC") {
+  auto t = PrefixTemplate::Parse(text, PrefixTemplate::Kind::kPrefix);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  auto tz = TimeZone::Named(zone);
+  EXPECT_TRUE(tz.ok());
+  PrefixTemplate::Values v;
+  v.time_ms = ms;
+  v.zone = &*tz;
+  return t->Evaluate(v);
+}
+
+TEST(PrefixTest, TimestampPatternsAsJavaFormatsThem) {
+  EXPECT_EQ(Eval("myPrefix/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/",
+                 kJuly6),
+            "myPrefix/year=2018/month=07/day=06/hour=23/");
+  EXPECT_EQ(Eval("dt=!{timestamp:yyyy'-'MM'-'dd}/", kJuly6), "dt=2018-07-06/");
+  EXPECT_EQ(Eval("!{timestamp:yyyy-MM-dd'T'HH:mm:ss.SSS}", kJuly6), "2018-07-06T23:05:09.123");
+  EXPECT_EQ(Eval("!{timestamp:yy/M/d/h a/EEE/MMM/D}", kJuly6), "18/7/6/11 PM/Fri/Jul/187");
+  EXPECT_EQ(Eval("!{timestamp:''yyyy''}", kJuly6), "'2018'");
+  // CustomTimeZone moves the fields.
+  EXPECT_EQ(Eval("!{timestamp:yyyy/MM/dd/HH/}", kJuly6, "Asia/Tokyo"), "2018/07/07/08/");
+  EXPECT_EQ(Eval("!{timestamp:HH:mmXXX}", kJuly6, "America/New_York"), "19:05-04:00");
+}
+
+TEST(PrefixTest, RefusesWhatFirehoseRefuses) {
+  using K = PrefixTemplate::Kind;
+  EXPECT_FALSE(PrefixTemplate::Parse("a/!{timestamp:yyyy", K::kPrefix).ok());
+  EXPECT_FALSE(PrefixTemplate::Parse("a/!{nope:x}/", K::kPrefix).ok());
+  EXPECT_FALSE(PrefixTemplate::Parse("a/!{timestamp:yyyy-bb}/", K::kPrefix).ok());
+  EXPECT_FALSE(PrefixTemplate::Parse("!{firehose:error-output-type}/", K::kPrefix).ok());
+  EXPECT_FALSE(PrefixTemplate::Parse("!{partitionKeyFromQuery:a}/", K::kErrorPrefix).ok());
+  EXPECT_FALSE(PrefixTemplate::Parse("!{firehose:bogus}/", K::kPrefix).ok());
+
+  auto prefix = PrefixTemplate::Parse("p/!{timestamp:yyyy}/", K::kPrefix);
+  auto no_type = PrefixTemplate::Parse("e/!{timestamp:yyyy}/", K::kErrorPrefix);
+  auto with_type = PrefixTemplate::Parse("e/!{firehose:error-output-type}/", K::kErrorPrefix);
+  ASSERT_TRUE(prefix.ok() && no_type.ok() && with_type.ok());
+  EXPECT_FALSE(ValidatePrefixes(*prefix, nullptr, false).ok());    // expressions need an error prefix
+  EXPECT_FALSE(ValidatePrefixes(*prefix, &*no_type, false).ok());  // which names the error type
+  EXPECT_TRUE(ValidatePrefixes(*prefix, &*with_type, false).ok());
+  auto keyed = PrefixTemplate::Parse("c=!{partitionKeyFromQuery:c}/", K::kPrefix);
+  ASSERT_TRUE(keyed.ok());
+  EXPECT_FALSE(ValidatePrefixes(*keyed, &*with_type, false).ok());  // keys need dynamic partitioning
+  EXPECT_TRUE(ValidatePrefixes(*keyed, &*with_type, true).ok());
+  auto plain = PrefixTemplate::Parse("plain/", K::kPrefix);
+  EXPECT_TRUE(ValidatePrefixes(*plain, nullptr, false).ok());
+}
+
+TEST(PrefixTest, RandomStringsAreNewPerOccurrenceAndRepeatableBySeed) {
+  auto t = PrefixTemplate::Parse("!{firehose:random-string}/!{firehose:random-string}/", PrefixTemplate::Kind::kPrefix);
+  ASSERT_TRUE(t.ok());
+  PrefixTemplate::Values v;
+  v.seed = 42;
+  const std::string a = t->Evaluate(v);
+  EXPECT_EQ(a.size(), 24u);
+  EXPECT_NE(a.substr(0, 11), a.substr(12, 11));
+  EXPECT_EQ(t->Evaluate(v), a);
+}
+
+TEST(CodecTest, EveryFormatRoundTrips) {
+  std::string data;
+  for (int i = 0; i < 50000; ++i) data += "{\"n\":" + std::to_string(i) + ",\"s\":\"abcabc\"}\n";
+  for (auto c : {Compression::kUncompressed, Compression::kGzip, Compression::kZip, Compression::kSnappy,
+                 Compression::kHadoopSnappy}) {
+    auto packed = Compress(c, data, "entry");
+    ASSERT_TRUE(packed.ok()) << CompressionName(c) << ": " << packed.status().ToString();
+    if (c != Compression::kUncompressed) {
+      EXPECT_LT(packed->size(), data.size() / 2) << CompressionName(c);
+    }
+    auto unpacked = Decompress(c, *packed, 64 << 20);
+    ASSERT_TRUE(unpacked.ok()) << CompressionName(c) << ": " << unpacked.status().ToString();
+    EXPECT_EQ(*unpacked, data) << CompressionName(c);
+  }
+  // The Snappy framing format starts with its stream identifier.
+  EXPECT_EQ(Compress(Compression::kSnappy, "x", "")->substr(0, 10), std::string("\xff\x06\x00\x00sNaPpY", 10));
+}
+
+TEST(ProcessorTest, SplitsConcatenatedJson) {
+  std::vector<std::string_view> parts;
+  ASSERT_TRUE(SplitJsonObjects("{\"a\":\"}{\"}{\"b\":[1,{}]}\n {\"c\":2}", &parts));
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], "{\"a\":\"}{\"}");
+  EXPECT_EQ(parts[1], "{\"b\":[1,{}]}");
+  parts.clear();
+  EXPECT_FALSE(SplitJsonObjects("{\"a\":1} 12", &parts));
+  EXPECT_FALSE(SplitJsonObjects("{\"a\":1", &parts));
+}
+
+TEST(ProcessorTest, JqExtractsPartitionKeys) {
+  auto q = JqQuery::Compile("{customer_id: .customer_id, device: .type.device, year: .ts | strftime(\"%Y\")}");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  auto keys = (*q)->Run(R"({"customer_id": 42, "type": {"device": "phone"}, "ts": 1530918309})");
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ((*keys)["customer_id"], "42");
+  EXPECT_EQ((*keys)["device"], "phone");
+  EXPECT_EQ((*keys)["year"], "2018");
+  EXPECT_FALSE((*q)->Run("not json").ok());
+  EXPECT_FALSE((*q)->Run(R"({"type": {}})").ok());  // null keys cannot partition
+  EXPECT_FALSE(JqQuery::Compile("{a: .a").ok());
+}
+
+// An aggregated record as the KPL writes it.
+std::string KplAggregate(const std::vector<std::string>& records) {
+  auto varint = [](std::string& out, uint64_t v) {
+    while (v >= 0x80) {
+      out += static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out += static_cast<char>(v);
+  };
+  std::string msg;
+  msg += static_cast<char>(0x0a);  // partition_key_table
+  varint(msg, 2);
+  msg += "pk";
+  for (const auto& r : records) {
+    std::string rec;
+    rec += static_cast<char>(0x08);  // partition_key_index
+    varint(rec, 0);
+    rec += static_cast<char>(0x1a);  // data
+    varint(rec, r.size());
+    rec += r;
+    msg += static_cast<char>(0x1a);  // records
+    varint(msg, rec.size());
+    msg += rec;
+  }
+  const auto md5 = auth::Md5(msg);
+  return std::string("\xF3\x89\x9A\xC2", 4) + msg + std::string(reinterpret_cast<const char*>(md5.data()), 16);
+}
+
+TEST(ProcessorTest, DeaggregatesKplRecords) {
+  auto out = DeaggregateKpl(KplAggregate({"one", "two", "three"}));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(*DeaggregateKpl("plain"), std::vector<std::string>{"plain"});
+}
+
+TEST(ProcessorTest, RunsInFirehoseOrder) {
+  std::vector<ProcessorSpec> specs = {
+      {"AppendDelimiterToRecord", {}},
+      {"MetadataExtraction", {{"MetadataExtractionQuery", "{c: .c}"}, {"JsonParsingEngine", "JQ-1.6"}}},
+      {"RecordDeAggregation", {{"SubRecordType", "JSON"}}}};
+  auto p = RecordProcessor::Create(specs, false);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::vector<ProcessedRecord> out;
+  ProcessingFailure failure;
+  ASSERT_TRUE((*p)->Process(R"({"c":"x"}{"c":"y"})", &out, &failure));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].data, "{\"c\":\"x\"}\n");
+  EXPECT_EQ(out[1].partition_keys.at("c"), "y");
+  EXPECT_FALSE((*p)->Process("nope", &out, &failure));
+  EXPECT_EQ(failure.error_code, "Deaggregation.Failed");
+}
+
+TEST(ConfigTest, FillsAwsDefaultsAndChecksRules) {
+  json config = {{"RoleARN", "arn:aws:iam::000000000000:role/r"}, {"BucketARN", "arn:aws:s3:::raw"}};
+  auto d = DescribeNewDestination(config, false);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)["BufferingHints"]["SizeInMBs"], 5);
+  EXPECT_EQ((*d)["BufferingHints"]["IntervalInSeconds"], 300);
+  EXPECT_EQ((*d)["CompressionFormat"], "UNCOMPRESSED");
+  EXPECT_EQ((*d)["EncryptionConfiguration"]["NoEncryptionConfig"], "NoEncryption");
+  EXPECT_EQ((*d)["S3BackupMode"], "Disabled");
+  auto s = SettingsFrom(*d);
+  ASSERT_TRUE(s.ok());
+  PrefixTemplate::Values v;
+  v.time_ms = kJuly6;
+  EXPECT_EQ(s->main.prefix.Evaluate(v), "2018/07/06/23/");
+  v.error_type = "processing-failed";
+  EXPECT_EQ(s->main.error_prefix.Evaluate(v), "processing-failed/2018/07/06/23/");
+
+  json half = config;
+  half["BufferingHints"] = {{"SizeInMBs", 1}};
+  EXPECT_FALSE(DescribeNewDestination(half, false).ok());
+  json gz = config;
+  gz["CompressionFormat"] = "GZIP";
+  EXPECT_EQ(SettingsFrom(*DescribeNewDestination(gz, false))->file_extension, ".gz");
+  json lambda = config;
+  lambda["ProcessingConfiguration"] = {
+      {"Enabled", true},
+      {"Processors", {{{"Type", "Lambda"}, {"Parameters", {{{"ParameterName", "LambdaArn"}, {"ParameterValue", "x"}}}}}}}};
+  auto refused = DescribeNewDestination(lambda, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().type(), "InvalidArgumentException");
+  EXPECT_NE(refused.status().message().find("no functions"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshTestDir();
+    Open();
+  }
+  void Open() {
+    meta_ = std::move(*meta::OpenSqliteStore(dir_ + "/meta.db"));
+    auto migrations = objects::ObjectStore::Migrations();
+    for (auto& m : DeliveryService::Migrations()) migrations.push_back(m);
+    ASSERT_TRUE(meta_->Migrate(migrations).ok());
+    objects::ObjectStoreOptions o;
+    o.data_dir = dir_;
+    o.zones = {"raw", "processed"};
+    o.lifecycle_interval = std::chrono::milliseconds(0);
+    objects_ = std::move(*objects::ObjectStore::Open(*meta_, io::PosixFileSystem(), clock_, o));
+    DeliveryOptions d;
+    d.data_dir = dir_;
+    d.region = "us-east-1";
+    d.account_id = "000000000000";
+    service_ = std::make_unique<DeliveryService>(*meta_, io::PosixFileSystem(), clock_, *objects_, nullptr, d);
+    ASSERT_TRUE(service_->Start().ok());
+  }
+  void Close() {
+    service_->Stop();
+    service_.reset();
+    objects_->Stop();
+    objects_.reset();
+    meta_.reset();
+  }
+  void TearDown() override {
+    if (service_) Close();
+  }
+
+  void Create(const std::string& name, json destination) {
+    CreateRequest r;
+    r.name = name;
+    destination["RoleARN"] = "arn:aws:iam::000000000000:role/r";
+    r.destination_config = destination;
+    auto arn = service_->Create(r);
+    ASSERT_TRUE(arn.ok()) << arn.status().ToString();
+  }
+  uint64_t Put(const std::string& name, std::vector<std::string> records) {
+    std::promise<Result<PutResult>> p;
+    service_->Put(name, std::move(records), [&](Result<PutResult> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->first_position : 0;
+  }
+  // Moves the clock past buffering intervals until the stream has delivered everything.
+  bool Drain(const std::string& name) {
+    for (int i = 0; i < 100; ++i) {
+      clock_.Advance(std::chrono::seconds(61));
+      if (service_->WaitDelivered(name, std::chrono::milliseconds(100))) return true;
+    }
+    return false;
+  }
+  // Every object in `bucket`: key -> body.
+  std::map<std::string, std::string> Objects(const std::string& bucket) {
+    std::map<std::string, std::string> out;
+    objects::ListRequest req;
+    auto list = objects_->List(bucket, req);
+    EXPECT_TRUE(list.ok());
+    for (const auto& v : list->objects) {
+      auto reader = objects_->Read(bucket, v, 0, v.size);
+      std::string body(v.size, '\0');
+      size_t got = 0;
+      while (got < v.size) {
+        auto n = (*reader)->Read(body.data() + got, v.size - got);
+        if (!n.ok() || *n == 0) break;
+        got += *n;
+      }
+      out[v.key] = body;
+    }
+    return out;
+  }
+
+  std::string dir_;
+  ManualClock clock_{Clock::TimePoint(std::chrono::milliseconds(kJuly6))};
+  std::unique_ptr<meta::Store> meta_;
+  std::unique_ptr<objects::ObjectStore> objects_;
+  std::unique_ptr<DeliveryService> service_;
+};
+
+TEST_F(ServiceTest, ZeroBufferingDeliversUnderTheDefaultPrefix) {
+  Create("s1", {{"BucketARN", "arn:aws:s3:::raw"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}}});
+  Put("s1", {"a\n", "b\n"});
+  ASSERT_TRUE(service_->WaitDelivered("s1", std::chrono::seconds(10)));
+  auto objects = Objects("raw");
+  ASSERT_EQ(objects.size(), 1u);
+  const std::string key = objects.begin()->first;
+  EXPECT_EQ(key.substr(0, 35), "2018/07/06/23/s1-1-2018-07-06-23-05");
+  EXPECT_EQ(objects.begin()->second, "a\nb\n");
+}
+
+TEST_F(ServiceTest, BuffersUntilTheIntervalPasses) {
+  Create("s2", {{"BucketARN", "arn:aws:s3:::raw"},
+                {"Prefix", "p/"},
+                {"CompressionFormat", "GZIP"},
+                {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 60}}}});
+  Put("s2", {"x"});
+  Put("s2", {"y"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(Objects("raw").empty());
+  clock_.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(service_->WaitDelivered("s2", std::chrono::seconds(10)));
+  auto objects = Objects("raw");
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects.begin()->first.substr(0, 17), "p/2018/07/06/23/s");
+  EXPECT_EQ(objects.begin()->first.substr(objects.begin()->first.size() - 3), ".gz");
+  EXPECT_EQ(*Decompress(Compression::kGzip, objects.begin()->second, 1 << 20), "xy");
+}
+
+TEST_F(ServiceTest, SizeHintCutsObjectsBetweenRecords) {
+  Create("s3", {{"BucketARN", "arn:aws:s3:::raw"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 900}}}});
+  const std::string big(300 * 1024, 'r');
+  for (int i = 0; i < 8; ++i) Put("s3", {big});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto objects = Objects("raw");
+  ASSERT_EQ(objects.size(), 2u);  // 4 records reach 1 MiB, twice
+  for (const auto& [k, v] : objects) EXPECT_EQ(v.size(), 4 * big.size());
+}
+
+TEST_F(ServiceTest, DynamicPartitioningSendsUnpartitionableRecordsToErrors) {
+  json d = {{"BucketARN", "arn:aws:s3:::raw"},
+            {"Prefix", "c=!{partitionKeyFromQuery:c}/"},
+            {"ErrorOutputPrefix", "errors/!{firehose:error-output-type}/"},
+            {"BufferingHints", {{"SizeInMBs", 64}, {"IntervalInSeconds", 0}}},
+            {"DynamicPartitioningConfiguration", {{"Enabled", true}}},
+            {"ProcessingConfiguration",
+             {{"Enabled", true},
+              {"Processors",
+               {{{"Type", "MetadataExtraction"},
+                 {"Parameters",
+                  {{{"ParameterName", "MetadataExtractionQuery"}, {"ParameterValue", "{c: .c}"}},
+                   {{"ParameterName", "JsonParsingEngine"}, {"ParameterValue", "JQ-1.6"}}}}},
+                {{"Type", "AppendDelimiterToRecord"}}}}}}};
+  Create("dp", d);
+  Put("dp", {R"({"c":"a","n":1})", R"({"c":"b","n":2})", R"({"c":"a","n":3})", "not json"});
+  ASSERT_TRUE(service_->WaitDelivered("dp", std::chrono::seconds(10)));
+  auto objects = Objects("raw");
+  ASSERT_EQ(objects.size(), 3u);
+  std::map<std::string, std::string> by_first;
+  for (const auto& [k, v] : objects) by_first[k.substr(0, k.find('/'))] = v;
+  EXPECT_EQ(by_first["c=a"], "{\"c\":\"a\",\"n\":1}\n{\"c\":\"a\",\"n\":3}\n");
+  EXPECT_EQ(by_first["c=b"], "{\"c\":\"b\",\"n\":2}\n");
+  json error = json::parse(by_first["errors"]);
+  EXPECT_EQ(error["errorCode"], "DynamicPartitioning.MetadataExtractionFailed");
+  EXPECT_EQ(*auth::Base64Decode(error["rawData"].get<std::string>()), "not json");
+  for (const auto& [k, v] : objects) {
+    if (k.rfind("errors/", 0) == 0) {
+      EXPECT_EQ(k.substr(0, 25), "errors/processing-failed/");
+    }
+  }
+}
+
+TEST_F(ServiceTest, RestartDeliversEveryRecordOnce) {
+  Create("s4", {{"BucketARN", "arn:aws:s3:::raw"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 60}}}});
+  Put("s4", {"1,", "2,"});
+  ASSERT_TRUE(Drain("s4"));
+  Put("s4", {"3,", "4,"});  // buffered, not delivered, when the server stops
+  Close();
+  Open();
+  ASSERT_TRUE(Drain("s4"));
+  std::string all;
+  for (const auto& [k, v] : Objects("raw")) all += v;
+  EXPECT_EQ(all.size(), 8u);
+  for (const char* r : {"1,", "2,", "3,", "4,"}) EXPECT_NE(all.find(r), std::string::npos) << r;
+}
+
+TEST_F(ServiceTest, UpdateDestinationChecksTheVersion) {
+  Create("s5", {{"BucketARN", "arn:aws:s3:::raw"}});
+  auto before = service_->Describe("s5");
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->version, 1);
+  json update = {{"Prefix", "new/"}};
+  Status stale = service_->UpdateDestination("s5", 7, "destinationId-000000000001", update, false);
+  EXPECT_EQ(stale.type(), "ConcurrentModificationException");
+  ASSERT_TRUE(service_->UpdateDestination("s5", 1, "destinationId-000000000001", update, false).ok());
+  auto after = service_->Describe("s5");
+  EXPECT_EQ(after->version, 2);
+  EXPECT_EQ(after->destination["Prefix"], "new/");
+  EXPECT_EQ(after->destination["BufferingHints"]["SizeInMBs"], 5);
+}
+
+}  // namespace
+}  // namespace eventlake::delivery

@@ -8,6 +8,7 @@
 
 #include "delivery/codec.h"
 #include "delivery/config.h"
+#include "delivery/convert.h"
 #include "delivery/prefix.h"
 #include "delivery/processors.h"
 
@@ -23,10 +24,26 @@ std::unique_ptr<RecordProcessor> MakeProcessor() {
   return std::move(*RecordProcessor::Create(specs, true));
 }
 
+std::unique_ptr<RecordConverter> MakeConverter() {
+  eventlake::catalog::Table t;
+  t.database = "lake";
+  t.name = "events";
+  t.storage.emplace();
+  for (auto [n, ty] : std::vector<std::pair<const char*, const char*>>{
+           {"a", "bigint"}, {"b", "string"}, {"c", "decimal(10,2)"}, {"d", "timestamp"}, {"e", "date"},
+           {"f", "array<struct<x:int,y:map<string,double>>>"}, {"g", "boolean"}, {"h", "tinyint"}}) {
+    t.storage->columns.push_back({n, ty, {}, {}});
+  }
+  ConversionSpec spec;
+  spec.dots_to_underscores = true;
+  return std::move(*RecordConverter::Create(t, spec));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::unique_ptr<RecordProcessor> processor = MakeProcessor();
+  static std::unique_ptr<RecordConverter> converter = MakeConverter();
   const std::string_view in(reinterpret_cast<const char*>(data), size);
 
   for (auto kind : {PrefixTemplate::Kind::kPrefix, PrefixTemplate::Kind::kErrorPrefix}) {
@@ -46,6 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<ProcessedRecord> out;
   ProcessingFailure failure;
   processor->Process(in, &out, &failure);
+  // What Check accepts must append (and so write) without error.
+  if (converter->Check(in).ok() && !converter->Append(in).ok()) __builtin_trap();
+  if (converter->rows() > 1000) (void)converter->WriteFile("/dev/null");
+  (void)ParseOpenXTimestamp(in);
   std::vector<std::string_view> parts;
   SplitJsonObjects(in, &parts);
   (void)DeaggregateKpl(in);

@@ -217,7 +217,12 @@ JsonService FirehoseApi::Service() {
       if (Status s = ctx.Authorize(std::string("firehose:") + action, arn); !s.ok()) return reply(s);
       pool_.Post([parsed, name, body, reply = std::move(reply)]() mutable {
         Input members(parsed);
-        Result<json> out = body(members, parsed, name);
+        Result<json> out = json::object();
+        try {
+          out = body(members, parsed, name);
+        } catch (const json::exception& e) {  // a member of an unexpected JSON type deep in a configuration
+          out = Serialization(std::string("A member has the wrong type: ") + e.what());
+        }
         if (!out.ok()) return reply(out.status());
         reply(Dump(*out));
       });

@@ -65,7 +65,7 @@ Result<S3Target> TargetFrom(const json& d, bool dynamic_partitioning, bool check
   S3Target t;
   t.bucket = BucketOfArn(Str(d, "BucketARN"));
   if (t.bucket.empty()) return Invalid("BucketARN must name a bucket: arn:aws:s3:::<bucket>.");
-  const json& hints = d["BufferingHints"];
+  const json hints = d.value("BufferingHints", json::object());
   t.size_mb = hints.value("SizeInMBs", 5);
   t.interval_seconds = hints.value("IntervalInSeconds", 300);
   auto compression = ParseCompression(Str(d, "CompressionFormat", "UNCOMPRESSED"));
@@ -248,7 +248,19 @@ json LegacyView(const json& destination) {
   return d;
 }
 
+Result<DestinationSettings> SettingsFromUnchecked(const json& d);
+
 Result<DestinationSettings> SettingsFrom(const json& d) {
+  // Members of the wrong JSON type (the API checks them; stored documents are ours) fail, never throw.
+  try {
+    if (!d.is_object()) return Invalid("The destination must be a structure.");
+    return SettingsFromUnchecked(d);
+  } catch (const json::exception& e) {
+    return Invalid(std::string("The destination configuration has a member of the wrong type: ") + e.what());
+  }
+}
+
+Result<DestinationSettings> SettingsFromUnchecked(const json& d) {
   DestinationSettings s;
   const bool partitioned = Enabled(d, "DynamicPartitioningConfiguration", false);
   const bool converting = Enabled(d, "DataFormatConversionConfiguration", true);
@@ -299,7 +311,6 @@ Result<DestinationSettings> SettingsFrom(const json& d) {
   }
 
   if (converting && d.contains("DataFormatConversionConfiguration")) {
-    return Invalid("DataFormatConversionConfiguration (JSON to Parquet) is not supported yet.");
     const json& c = d["DataFormatConversionConfiguration"];
     if (s.main.compression != Compression::kUncompressed) {
       return Invalid("CompressionFormat must be UNCOMPRESSED when data format conversion is enabled.");
@@ -323,8 +334,8 @@ Result<DestinationSettings> SettingsFrom(const json& d) {
       const json& o = deser["OpenXJsonSerDe"];
       spec.case_insensitive = o.value("CaseInsensitive", true);
       spec.dots_to_underscores = o.value("ConvertDotsInJsonKeysToUnderscores", false);
-      for (auto it = o.value("ColumnToJsonKeyMappings", json::object()).begin();
-           it != o.value("ColumnToJsonKeyMappings", json::object()).end(); ++it) {
+      const json mappings = o.value("ColumnToJsonKeyMappings", json::object());
+      for (auto it = mappings.begin(); it != mappings.end(); ++it) {
         if (it->is_string()) spec.column_to_json_key[it.key()] = it->get<std::string>();
       }
     } else {

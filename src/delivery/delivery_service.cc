@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "auth/crypto.h"
@@ -11,6 +13,7 @@
 #include "common/strings.h"
 #include "delivery/codec.h"
 #include "delivery/config.h"
+#include "delivery/convert.h"
 #include "delivery/processors.h"
 #include "io/files.h"
 
@@ -206,6 +209,9 @@ class DeliveryService::Worker {
     settings_ = std::move(*settings);
     processor_ = std::move(*processor);
     version_ = info.version;
+    converter_.reset();
+    converter_error_.clear();
+    last_schema_check_ms_ = 0;
     return Status::Ok();
   }
 
@@ -308,6 +314,97 @@ class DeliveryService::Worker {
     return line.dump() + "\n";
   }
 
+  // A record that does not convert: Firehose's format-conversion-failed line.
+  void AddConversionError(size_t src, const log::Record& r, const std::string& data, const Status& why,
+                          std::vector<std::string>* touched) {
+    const std::string target = "e/format-conversion-failed";
+    if (Covered(target, src, r.position)) return;
+    const ConversionSpec& c = *settings_.conversion;
+    const bool missing = why.code() == StatusCode::kNotFound;
+    json line = {{"attemptsMade", 1},
+                 {"arrivalTimestamp", r.timestamp_ms},
+                 {"lastErrorCode", missing ? "DataFormatConversion.EntityNotFound" : "DataFormatConversion.MalformedData"},
+                 {"lastErrorMessage", why.message()},
+                 {"attemptEndingTimestamp", Now()},
+                 {"rawData", auth::Base64Encode(data)},
+                 {"dataCatalogTable",
+                  {{"catalogId", svc_.options_.account_id},
+                   {"databaseName", c.database},
+                   {"tableName", c.table},
+                   {"region", svc_.options_.region},
+                   {"versionId", c.version_id},
+                   {"catalogArn", "arn:aws:glue:" + svc_.options_.region + ":" + svc_.options_.account_id + ":catalog"}}}};
+    if (!sources_[src].id.empty()) {
+      line["sequenceNumber"] = std::to_string(r.position);
+      line["subSequenceNumber"] = 0;
+    }
+    Buffer& b = BufferFor(target, Kind::kError);
+    b.error_type = "format-conversion-failed";
+    Add(b, src, r, line.dump() + "\n");
+    touched->push_back(target);
+  }
+
+  // Keeps the converter on the table's schema: at most once a second it looks
+  // for a new version (VersionId LATEST), and before switching writes what was
+  // buffered under the old one, so that every buffer converts with the schema
+  // its records were checked against.
+  void RefreshSchema() {
+    if (!settings_.conversion) return;
+    if (converter_ && settings_.conversion->version_id != "LATEST") return;
+    if (Now() - last_schema_check_ms_ < 1000 && (converter_ || !converter_error_.empty())) return;
+    last_schema_check_ms_ = Now();
+    const ConversionSpec& c = *settings_.conversion;
+    if (!svc_.catalog_) {
+      converter_error_ = "format conversion needs the catalog";
+      return;
+    }
+    Result<catalog::Table> table = Status::NotFound("");
+    if (c.version_id == "LATEST") {
+      table = svc_.catalog_->GetTable(c.database, c.table);
+    } else {
+      auto v = svc_.catalog_->GetTableVersion(c.database, c.table, c.version_id);
+      table = v.ok() ? Result<catalog::Table>(v->table) : Result<catalog::Table>(v.status());
+    }
+    if (!table.ok()) {
+      if (converter_) {
+        FlushMain();
+        if (failing_) return;  // switch once what was checked against the old schema is out
+      }
+      converter_.reset();
+      converter_error_ = "The table " + c.database + "." + c.table + " (version " + c.version_id +
+                         ") was not found in the catalog: " + table.status().message();
+      return;
+    }
+    if (converter_ && converter_->table_version() == table->version_id) return;
+    auto converter = RecordConverter::Create(*table, c);
+    if (converter_) {
+      FlushMain();
+      if (failing_) return;
+    }
+    if (!converter.ok()) {
+      converter_.reset();
+      converter_error_ = converter.status().message();
+      return;
+    }
+    if (converter_) {
+      spdlog::info("delivery {}: converting with version {} of {}.{}", info_.name, table->version_id, c.database,
+                   c.table);
+    }
+    converter_ = std::move(*converter);
+    converter_error_.clear();
+    table_ = std::move(*table);
+  }
+
+  void FlushMain() {
+    std::vector<std::string> targets;
+    for (const auto& [target, b] : buffers_) {
+      if (b.kind == Kind::kMain) targets.push_back(target);
+    }
+    for (const auto& t : targets) {
+      if (!Flush(t)) break;
+    }
+  }
+
   void AddError(size_t src, const log::Record& r, const std::string& type, const std::string& code,
                 const std::string& message, std::vector<std::string>* touched) {
     const std::string target = "e/" + type;
@@ -353,6 +450,13 @@ class DeliveryService::Worker {
           }
         }
         if (Covered(target, src, r.position)) continue;
+        if (settings_.conversion) {
+          Status converted = converter_ ? converter_->Check(rec.data) : Status::InvalidArgument(converter_error_);
+          if (!converted.ok()) {
+            AddConversionError(src, r, rec.data, converted, &touched);
+            continue;
+          }
+        }
         Buffer& b = BufferFor(target, Kind::kMain);
         if (b.items.empty()) b.keys = rec.partition_keys;
         Add(b, src, r, std::move(rec.data));
@@ -418,9 +522,14 @@ class DeliveryService::Worker {
     const std::string key = prefix + name + extension;
 
     std::string body;
-    body.reserve(b.bytes);
-    for (const auto& item : b.items) body += item.data;
-    Status s = WriteObject(t, key, name, body);
+    Status s = Status::Ok();
+    if (b.kind == Kind::kMain && settings_.conversion) {
+      s = ConvertToParquet(b, &body);
+    } else {
+      body.reserve(b.bytes);
+      for (const auto& item : b.items) body += item.data;
+    }
+    if (s.ok()) s = WriteObject(t, key, name, body);
     if (!s.ok()) {
       failing_ = true;
       backoff_ms_ = std::min<int64_t>(backoff_ms_ ? backoff_ms_ * 2 : 1000, svc_.options_.max_backoff.count());
@@ -444,10 +553,76 @@ class DeliveryService::Worker {
     backoff_ms_ = 0;
     spdlog::debug("delivery {}: wrote s3://{}/{} ({} records, {} bytes)", info_.name, t.bucket, key, b.items.size(),
                   body.size());
+    if (b.kind == Kind::kMain && settings_.conversion) RegisterPartition(t.bucket, key);
     buffered_bytes_ -= b.bytes;
     buffers_.erase(target);
     delivered_objects_++;
     return true;
+  }
+
+  // The buffer's records as one Parquet file.
+  Status ConvertToParquet(const Buffer& b, std::string* body) {
+    if (!converter_) return Status::FailedPrecondition(converter_error_);
+    for (const auto& item : b.items) EL_RETURN_IF_ERROR(converter_->Append(item.data));
+    const std::string dir = svc_.options_.data_dir + "/delivery/tmp";
+    EL_RETURN_IF_ERROR(io::EnsureDirectory(dir));
+    const std::string path = dir + "/" + info_.id + ".parquet";
+    Status s = converter_->WriteFile(path);
+    if (s.ok()) {
+      auto bytes = io::ReadWholeFile(path);
+      if (bytes.ok()) {
+        *body = std::move(*bytes);
+      } else {
+        s = bytes.status();
+      }
+    }
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    return s;
+  }
+
+  // Makes a new partition folder of the table known to the catalog, so that
+  // queries see the object at once.
+  void RegisterPartition(const std::string& bucket, const std::string& key) {
+    if (!svc_.catalog_ || !table_ || table_->partition_keys.empty() || !table_->storage) return;
+    std::string location = table_->storage->location;
+    const std::string want = "s3://" + bucket + "/";
+    if (location.rfind(want, 0) != 0) return;
+    std::string prefix = location.substr(want.size());
+    if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+    if (key.rfind(prefix, 0) != 0) return;
+    const std::string rest = key.substr(prefix.size());
+    std::vector<std::string> folders;
+    for (auto f : Split(rest, '/')) folders.emplace_back(f);
+    folders.pop_back();  // the object's own name
+    const auto& keys = table_->partition_keys;
+    if (folders.size() < keys.size()) return;
+    std::vector<std::string> values;
+    std::string path = prefix;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::string& f = folders[i];
+      const size_t eq = f.find('=');
+      values.push_back(eq == std::string::npos ? f : f.substr(eq + 1));
+      path += f + "/";
+    }
+    const std::string id = table_->database + "." + table_->name + ":" + Join(values, "/");
+    if (known_partitions_.count(id)) return;
+    if (svc_.catalog_->GetPartition(table_->database, table_->name, values).ok()) {
+      known_partitions_.insert(id);
+      return;
+    }
+    catalog::Partition p;
+    p.values = values;
+    p.creation_time_ms = Now();
+    p.storage = table_->storage;
+    p.storage->location = want + path;
+    Status s = svc_.catalog_->CreatePartition(table_->database, table_->name, p);
+    if (s.ok() || s.code() == StatusCode::kAlreadyExists) {
+      known_partitions_.insert(id);
+      if (s.ok()) spdlog::info("delivery {}: added partition {} of {}.{}", info_.name, want + path, table_->database, table_->name);
+    } else {
+      spdlog::warn("delivery {}: could not add partition {}: {}", info_.name, want + path, s.ToString());
+    }
   }
 
   Status WriteObject(const S3Target& t, const std::string& key, const std::string& entry, const std::string& body) {
@@ -587,6 +762,7 @@ class DeliveryService::Worker {
       } else {
         if (!failing_) {
           if (!info_.kinesis_stream_arn.empty() && now - last_refresh_ms_ > 5000) RefreshShards();
+          RefreshSchema();
           for (size_t i = 0; i < sources_.size() && !failing_; ++i) {
             auto records = Read(sources_[i]);
             if (!records.ok()) {
@@ -620,6 +796,11 @@ class DeliveryService::Worker {
   // The delivery thread's own state.
   DestinationSettings settings_;
   std::unique_ptr<RecordProcessor> processor_;
+  std::unique_ptr<RecordConverter> converter_;  // with format conversion, on the table's schema
+  std::string converter_error_;                 // why there is none
+  std::optional<catalog::Table> table_;         // the table converted into
+  int64_t last_schema_check_ms_ = 0;
+  std::set<std::string> known_partitions_;
   int version_ = 1;
   std::vector<Source> sources_;
   std::string source_stream_;
@@ -655,8 +836,15 @@ std::vector<meta::Migration> DeliveryService::Migrations() {
 }
 
 DeliveryService::DeliveryService(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
-                                 objects::ObjectStore& objects, streams::StreamStore* streams, DeliveryOptions options)
-    : meta_(meta), fs_(fs), clock_(clock), objects_(objects), streams_(streams), options_(std::move(options)) {}
+                                 objects::ObjectStore& objects, streams::StreamStore* streams,
+                                 catalog::Catalog* catalog, DeliveryOptions options)
+    : meta_(meta),
+      fs_(fs),
+      clock_(clock),
+      objects_(objects),
+      streams_(streams),
+      catalog_(catalog),
+      options_(std::move(options)) {}
 
 DeliveryService::~DeliveryService() { Stop(); }
 

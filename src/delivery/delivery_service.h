@@ -99,9 +99,10 @@ struct PutResult {
 class DeliveryService {
  public:
   static std::vector<meta::Migration> Migrations();
-  // `streams` (may be null: no Kinesis sources) and the rest must outlive the service.
+  // `streams` (may be null: no Kinesis sources), `catalog` (may be null: no
+  // format conversion) and the rest must outlive the service.
   DeliveryService(meta::Store& meta, io::FileSystem& fs, const Clock& clock, objects::ObjectStore& objects,
-                  streams::StreamStore* streams, DeliveryOptions options);
+                  streams::StreamStore* streams, catalog::Catalog* catalog, DeliveryOptions options);
   ~DeliveryService();
 
   // Loads every stream, opens its log and starts its delivery thread.
@@ -156,6 +157,7 @@ class DeliveryService {
   const Clock& clock_;
   objects::ObjectStore& objects_;
   streams::StreamStore* streams_;
+  catalog::Catalog* catalog_;
   const DeliveryOptions options_;
   ThreadPool commits_{2};  // runs the logs' commits, so that put threads never wait for the disk
 

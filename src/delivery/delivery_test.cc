@@ -6,6 +6,7 @@
 #include "auth/crypto.h"
 #include "common/test_dir.h"
 #include "delivery/codec.h"
+#include "delivery/convert.h"
 #include "delivery/config.h"
 #include "delivery/delivery_service.h"
 #include "delivery/prefix.h"
@@ -13,6 +14,7 @@
 #include "io/file_system.h"
 #include "meta/store.h"
 #include "objects/object_store.h"
+#include "query/duckdb_engine.h"
 
 namespace eventlake::delivery {
 namespace {
@@ -218,7 +220,13 @@ class ServiceTest : public ::testing::Test {
     meta_ = std::move(*meta::OpenSqliteStore(dir_ + "/meta.db"));
     auto migrations = objects::ObjectStore::Migrations();
     for (auto& m : DeliveryService::Migrations()) migrations.push_back(m);
+    for (auto& m : catalog::Catalog::Migrations()) migrations.push_back(m);
     ASSERT_TRUE(meta_->Migrate(migrations).ok());
+    catalog_ = std::make_unique<catalog::Catalog>(*meta_, clock_);
+    catalog::Database db;
+    db.name = "lake";
+    Status created = catalog_->CreateDatabase(db);
+    ASSERT_TRUE(created.ok() || created.code() == StatusCode::kAlreadyExists);
     objects::ObjectStoreOptions o;
     o.data_dir = dir_;
     o.zones = {"raw", "processed"};
@@ -228,12 +236,13 @@ class ServiceTest : public ::testing::Test {
     d.data_dir = dir_;
     d.region = "us-east-1";
     d.account_id = "000000000000";
-    service_ = std::make_unique<DeliveryService>(*meta_, io::PosixFileSystem(), clock_, *objects_, nullptr, d);
+    service_ = std::make_unique<DeliveryService>(*meta_, io::PosixFileSystem(), clock_, *objects_, nullptr, catalog_.get(), d);
     ASSERT_TRUE(service_->Start().ok());
   }
   void Close() {
     service_->Stop();
     service_.reset();
+    catalog_.reset();
     objects_->Stop();
     objects_.reset();
     meta_.reset();
@@ -289,6 +298,7 @@ class ServiceTest : public ::testing::Test {
   ManualClock clock_{Clock::TimePoint(std::chrono::milliseconds(kJuly6))};
   std::unique_ptr<meta::Store> meta_;
   std::unique_ptr<objects::ObjectStore> objects_;
+  std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<DeliveryService> service_;
 };
 
@@ -391,6 +401,140 @@ TEST_F(ServiceTest, UpdateDestinationChecksTheVersion) {
   EXPECT_EQ(after->version, 2);
   EXPECT_EQ(after->destination["Prefix"], "new/");
   EXPECT_EQ(after->destination["BufferingHints"]["SizeInMBs"], 5);
+}
+
+TEST(ConvertTest, OpenXTimestamps) {
+  const int64_t t = 1518033528000000;  // 2018-02-07T19:58:48Z
+  EXPECT_EQ(*ParseOpenXTimestamp("2018-02-07T19:58:48Z"), t);
+  EXPECT_EQ(*ParseOpenXTimestamp("2018-02-07T19:58:48.123Z"), t + 123000);
+  EXPECT_EQ(*ParseOpenXTimestamp("2018-2-7 19:58:48"), t);
+  EXPECT_EQ(*ParseOpenXTimestamp("2018-02-07 20:58:48.5+01:00"), t + 500000);
+  EXPECT_EQ(*ParseOpenXTimestamp("1518033528"), t);
+  EXPECT_EQ(*ParseOpenXTimestamp("1518033528000"), t);
+  EXPECT_EQ(*ParseOpenXTimestamp("1518033528.25"), t + 250000);
+  EXPECT_FALSE(ParseOpenXTimestamp("yesterday").ok());
+  EXPECT_FALSE(ParseOpenXTimestamp("2018-13-07 19:58:48").ok());
+}
+
+catalog::Table EventsTable(std::vector<std::pair<std::string, std::string>> columns) {
+  catalog::Table t;
+  t.database = "lake";
+  t.name = "events";
+  t.storage.emplace();
+  for (auto& [n, ty] : columns) t.storage->columns.push_back({n, ty, {}, {}});
+  t.storage->location = "s3://processed/events/";
+  t.storage->input_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
+  t.version_id = "0";
+  return t;
+}
+
+TEST(ConvertTest, OpenXRulesIntoParquet) {
+  ConversionSpec spec;
+  spec.database = "lake";
+  spec.table = "events";
+  spec.dots_to_underscores = true;
+  spec.column_to_json_key = {{"kind", "event-type"}};
+  auto table = EventsTable({{"id", "bigint"},
+                            {"name", "string"},
+                            {"price", "decimal(10,2)"},
+                            {"ok", "boolean"},
+                            {"at", "timestamp"},
+                            {"day", "date"},
+                            {"user_id", "int"},
+                            {"kind", "string"},
+                            {"tags", "array<string>"},
+                            {"geo", "struct<lat:double,lon:double>"},
+                            {"attrs", "map<string,int>"}});
+  auto c = RecordConverter::Create(table, spec);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const std::string good =
+      R"({"ID": 7, "Name": {"first": "Ada"}, "price": "12.50", "ok": "TRUE", "at": "2018-02-07T19:58:48Z",)"
+      R"( "day": "2018-02-07", "user.id": "42", "event-type": "click", "extra": 1, "tags": ["a", "b"],)"
+      R"( "geo": {"LAT": 1.5, "lon": 2}, "attrs": {"x": 1}}{"id": 8})";
+  ASSERT_TRUE((*c)->Check(good).ok()) << (*c)->Check(good).ToString();
+  EXPECT_FALSE((*c)->Check(R"({"id": "seven"})").ok());
+  EXPECT_FALSE((*c)->Check(R"({"id": 1.5})").ok());
+  EXPECT_FALSE((*c)->Check(R"({"user_id": 3000000000})").ok());
+  EXPECT_FALSE((*c)->Check(R"({"price": 123456789.5})").ok());
+  EXPECT_FALSE((*c)->Check(R"({"at": "soon"})").ok());
+  EXPECT_FALSE((*c)->Check(R"([1, 2])").ok());
+  EXPECT_FALSE((*c)->Check(R"({"tags": "x"})").ok());
+  ASSERT_TRUE((*c)->Append(good).ok());
+  EXPECT_EQ((*c)->rows(), 2u);
+  const std::string path = FreshTestDir() + "/out.parquet";
+  ASSERT_TRUE((*c)->WriteFile(path).ok());
+  EXPECT_EQ((*c)->rows(), 0u);
+
+  auto engine = query::Engine::Open({});
+  ASSERT_TRUE(engine.ok());
+  std::vector<query::ResultColumn> cols;
+  std::vector<query::TextRow> rows;
+  ASSERT_TRUE((*engine)
+                  ->Query("SELECT * FROM read_parquet('" + path + "') ORDER BY id",
+                          [&](std::vector<query::ResultColumn> c) { cols = std::move(c); },
+                          [&](query::TextRow&& r) {
+                            rows.push_back(std::move(r));
+                            return true;
+                          })
+                  .ok());
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<std::string, std::string> types, first;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    types[cols[i].name] = cols[i].type;
+    first[cols[i].name] = rows[0][i].value_or("NULL");
+  }
+  EXPECT_EQ(types["id"], "BIGINT");
+  EXPECT_EQ(types["price"], "DECIMAL(10,2)");
+  EXPECT_EQ(types["at"], "TIMESTAMP");
+  EXPECT_EQ(types["day"], "DATE");
+  EXPECT_EQ(types["user_id"], "INTEGER");
+  EXPECT_EQ(types["tags"], "VARCHAR[]");
+  EXPECT_EQ(first["id"], "7");
+  EXPECT_EQ(first["name"], "{\"first\":\"Ada\"}");
+  EXPECT_EQ(first["price"], "12.50");
+  EXPECT_EQ(first["ok"], "true");
+  EXPECT_EQ(first["at"], "2018-02-07 19:58:48");
+  EXPECT_EQ(first["day"], "2018-02-07");
+  EXPECT_EQ(first["user_id"], "42");
+  EXPECT_EQ(first["kind"], "click");
+  EXPECT_EQ(first["tags"], "[a, b]");
+  EXPECT_EQ(first["geo"], "{'lat': 1.5, 'lon': 2.0}");
+  EXPECT_EQ(first["attrs"], "{x=1}");
+  EXPECT_EQ(rows[1][1].value_or("NULL"), "NULL");
+}
+
+TEST_F(ServiceTest, ConvertsToParquetAndRegistersPartitions) {
+  auto table = EventsTable({{"id", "bigint"}, {"msg", "string"}});
+  table.partition_keys = {{"dt", "string", {}, {}}};
+  ASSERT_TRUE(catalog_->CreateTable("lake", table).ok());
+  json d = {{"BucketARN", "arn:aws:s3:::processed"},
+            {"Prefix", "events/dt=!{timestamp:yyyy-MM-dd}/"},
+            {"ErrorOutputPrefix", "errors/!{firehose:error-output-type}/"},
+            {"BufferingHints", {{"SizeInMBs", 64}, {"IntervalInSeconds", 0}}},
+            {"DataFormatConversionConfiguration",
+             {{"SchemaConfiguration", {{"DatabaseName", "lake"}, {"TableName", "events"}, {"RoleARN", "r"}}},
+              {"InputFormatConfiguration", {{"Deserializer", {{"OpenXJsonSerDe", json::object()}}}}},
+              {"OutputFormatConfiguration", {{"Serializer", {{"ParquetSerDe", {{"Compression", "ZSTD"}}}}}}}}}};
+  Create("pq", d);
+  Put("pq", {R"({"id":1,"msg":"a"})", R"({"ID":2,"MSG":"b"}{"id":3})", R"({"id":"x"})"});
+  ASSERT_TRUE(Drain("pq"));
+  auto objects = Objects("processed");
+  ASSERT_EQ(objects.size(), 2u);
+  std::string parquet_key, error_body;
+  for (const auto& [k, v] : objects) {
+    if (k.rfind("events/dt=2018-07-06/pq-1-", 0) == 0) parquet_key = k;
+    if (k.rfind("errors/format-conversion-failed/", 0) == 0) error_body = v;
+  }
+  ASSERT_FALSE(parquet_key.empty());
+  EXPECT_EQ(parquet_key.substr(parquet_key.size() - 8), ".parquet");
+  EXPECT_EQ(objects[parquet_key].substr(0, 4), "PAR1");
+  json error = json::parse(error_body);
+  EXPECT_EQ(error["lastErrorCode"], "DataFormatConversion.MalformedData");
+  EXPECT_EQ(*auth::Base64Decode(error["rawData"].get<std::string>()), R"({"id":"x"})");
+  EXPECT_EQ(error["dataCatalogTable"]["tableName"], "events");
+  auto partition = catalog_->GetPartition("lake", "events", {"2018-07-06"});
+  ASSERT_TRUE(partition.ok()) << partition.status().ToString();
+  EXPECT_EQ(partition->storage->location, "s3://processed/events/dt=2018-07-06/");
 }
 
 }  // namespace

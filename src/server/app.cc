@@ -207,7 +207,7 @@ int Serve(const Config& config) {
   delivery_opts.region = config.region;
   delivery_opts.account_id = config.account_id;
   delivery_opts.log_options.durability = stream_opts.log_options.durability;
-  delivery::DeliveryService delivery(**store, io::PosixFileSystem(), clock, **object_store, stream_store->get(),
+  delivery::DeliveryService delivery(**store, io::PosixFileSystem(), clock, **object_store, stream_store->get(), &catalog,
                                      delivery_opts);
   if (Status s = delivery.Start(); !s.ok()) return Fail(s, "delivery");
   api::FirehoseApi firehose(delivery);

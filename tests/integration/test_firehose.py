@@ -429,6 +429,83 @@ class FirehoseTest(ServerTestCase, unittest.TestCase):
         for key in found:
             self.s3.delete_object(Bucket="fh-gone", Key=key)
 
+    def athena_rows(self, sql):
+        athena = self.server.client("athena")
+        qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": "fhlake"})[
+            "QueryExecutionId"]
+
+        def done():
+            return athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] in (
+                "SUCCEEDED", "FAILED", "CANCELLED")
+
+        wait_for(done, timeout=30, what="query " + qid)
+        e = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        self.assertEqual(e["Status"]["State"], "SUCCEEDED", e["Status"].get("StateChangeReason"))
+        out = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]
+        types = [c["Type"] for c in out["ResultSetMetadata"]["ColumnInfo"]]
+        return types, [[d.get("VarCharValue") for d in r["Data"]] for r in out["Rows"][1:]]
+
+    def test_parquet_conversion_queryable_at_once(self):
+        glue = self.server.client("glue")
+        glue.create_database(DatabaseInput={"Name": "fhlake"})
+        self.addCleanup(lambda: glue.delete_database(Name="fhlake"))
+        columns = [{"Name": "id", "Type": "bigint"}, {"Name": "user_name", "Type": "string"},
+                   {"Name": "amount", "Type": "decimal(10,2)"}, {"Name": "at", "Type": "timestamp"},
+                   {"Name": "tags", "Type": "array<string>"}]
+        glue.create_table(DatabaseName="fhlake", TableInput={
+            "Name": "orders", "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "parquet"},
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": columns, "Location": "s3://processed/orders/",
+                "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                "SerdeInfo": {"SerializationLibrary":
+                              "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}}})
+        self.stream("orders", {
+            "BucketARN": "arn:aws:s3:::processed",
+            "Prefix": "orders/dt=!{timestamp:yyyy-MM-dd}/",
+            "ErrorOutputPrefix": "orders-errors/!{firehose:error-output-type}/",
+            "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 0},
+            "DataFormatConversionConfiguration": {
+                "SchemaConfiguration": {"RoleARN": ROLE, "DatabaseName": "fhlake", "TableName": "orders",
+                                        "Region": "us-east-1", "VersionId": "LATEST"},
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {
+                    "ConvertDotsInJsonKeysToUnderscores": True}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}}}})
+        d = self.f.describe_delivery_stream(DeliveryStreamName="orders")["DeliveryStreamDescription"]
+        ext = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertTrue(ext["DataFormatConversionConfiguration"]["Enabled"])
+        self.put("orders", [b'{"ID": 1, "user.name": "ada", "amount": 12.5, "at": "2024-06-01T10:00:00Z",'
+                            b' "tags": ["a"]}',
+                            b'{"id": 2, "User.Name": "bob", "amount": "7", "at": 1717236000}',
+                            b'{"id": "three"}'])
+        found = self.objects("orders/dt=", 1, bucket="processed")
+        (key, body), = found.items()
+        self.assertTrue(key.endswith(".parquet"), key)
+        self.assertEqual(body[:4], b"PAR1")
+        types, rows = self.athena_rows("SELECT id, user_name, amount, \"at\", tags, dt FROM orders ORDER BY id")
+        self.assertEqual(types[:4], ["bigint", "varchar", "decimal", "timestamp"])
+        self.assertEqual([r[:4] for r in rows], [["1", "ada", "12.50", "2024-06-01 10:00:00"],
+                                                  ["2", "bob", "7.00", "2024-06-01 10:00:00"]])
+        errors = self.objects("orders-errors/format-conversion-failed/", 1, bucket="processed")
+        line = json.loads(list(errors.values())[0])
+        self.assertEqual(base64.b64decode(line["rawData"]), b'{"id": "three"}')
+        self.assertEqual(line["dataCatalogTable"]["tableName"], "orders")
+        self.assertIn("id", line["lastErrorMessage"])
+
+        # The table gains a column: new deliveries carry it, old files read it as NULL.
+        table = glue.get_table(DatabaseName="fhlake", Name="orders")["Table"]
+        sd = table["StorageDescriptor"]
+        sd["Columns"].append({"Name": "channel", "Type": "string"})
+        glue.update_table(DatabaseName="fhlake", TableInput={
+            "Name": "orders", "TableType": "EXTERNAL_TABLE", "Parameters": table["Parameters"],
+            "PartitionKeys": table["PartitionKeys"], "StorageDescriptor": sd})
+        time.sleep(1.2)  # the stream looks for a new schema at most once a second
+        self.put("orders", [b'{"id": 4, "channel": "web"}'])
+        self.objects("orders/dt=", 2, bucket="processed")
+        _, rows = self.athena_rows("SELECT id, channel FROM orders ORDER BY id")
+        self.assertEqual(rows, [["1", None], ["2", None], ["4", "web"]])
+
     def test_cli(self):
         rc, out, err = self.server.aws(
             "firehose", "create-delivery-stream", "--delivery-stream-name", "cli-stream",

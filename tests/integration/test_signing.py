@@ -46,10 +46,10 @@ class SigningTest(ServerTestCase, unittest.TestCase):
         self.assertIsInstance(out["StreamNames"], list)
         self.assertEqual(len(out["ResponseMetadata"]["RequestId"]), 36)
         # A known service without that operation: authenticated first, then unknown.
-        with self.assertRaises(ClientError) as ctx:
-            self.server.client("firehose").list_delivery_streams()
-        self.assertEqual(error_code(ctx), "UnknownOperationException")
-        self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        status, _, body = self.server.signed_raw("firehose", {"Content-Type": "application/x-amz-json-1.1",
+                                                              "X-Amz-Target": "Firehose_20150804.NoSuchAction"}, b"{}")
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)["__type"], "UnknownOperationException")
 
     def test_wrong_secret_is_refused_in_every_protocol(self):
         cases = [("kinesis", lambda c: c.list_streams(), "InvalidSignatureException"),

@@ -1,4 +1,4 @@
-// A Kinesis load driver: many keep-alive connections sending pre-signed,
+// A Kinesis (and Firehose) load driver: many keep-alive connections sending pre-signed,
 // pre-serialized requests, so that one process offers more load than any SDK
 // does. Measures PutRecords throughput and latency (closed loop at full speed,
 // or open loop at a fixed rate), GetRecords throughput, and put-to-get latency.
@@ -7,6 +7,7 @@
 //   kinesis_load --mode put --rate 200          (requests per second, for latency at a given load)
 //   kinesis_load --mode get                     (reads every shard from TRIM_HORIZON)
 //   kinesis_load --mode e2e                     (put one record at a time, read it back; latency)
+//   kinesis_load --service firehose --mode put  (PutRecordBatch to a delivery stream into the raw zone)
 //
 // Prints one JSON line of results. Works against any Kinesis endpoint
 // (kinesalite ignores signatures; Eventlake checks them).
@@ -44,6 +45,8 @@ struct Options {
   std::string port = "4566";
   std::string stream = "bench";
   std::string mode = "put";
+  std::string service = "kinesis";  // or firehose
+  int interval_seconds = 60;         // firehose: the delivery stream's buffering interval
   std::string access_key = "AKIABENCHBENCHBENCH0";
   std::string secret = "bench/bench/bench/bench/bench/bench/benc";
   std::string region = "us-east-1";
@@ -62,20 +65,21 @@ std::string Signed(const Options& o, const std::string& target, const std::strin
   r.method = "POST";
   r.target = "/";
   std::string date = eventlake::auth::FormatAmzDate(std::chrono::system_clock::now());
+  const bool firehose = o.service == "firehose";
   r.headers = {{"content-type", "application/x-amz-json-1.1"},
                {"host", o.host + ":" + o.port},
                {"x-amz-date", date},
-               {"x-amz-target", "Kinesis_20131202." + target}};
+               {"x-amz-target", (firehose ? "Firehose_20150804." : "Kinesis_20131202.") + target}};
   r.body = body;
   std::vector<std::string> names = {"content-type", "host", "x-amz-date", "x-amz-target"};
-  std::string scope = date.substr(0, 8) + "/" + o.region + "/kinesis/aws4_request";
+  std::string scope = date.substr(0, 8) + "/" + o.region + "/" + o.service + "/aws4_request";
   std::string payload = eventlake::auth::Sha256Hex(body);
   std::string sts = eventlake::auth::StringToSign(
       date, scope,
       eventlake::auth::CanonicalRequest(r, names, payload, eventlake::auth::PathCanonicalization::kNormalizeAndEncode,
                                         false));
   std::string sig = eventlake::auth::SignatureHex(
-      eventlake::auth::DeriveSigningKey(o.secret, date.substr(0, 8), o.region, "kinesis"), sts);
+      eventlake::auth::DeriveSigningKey(o.secret, date.substr(0, 8), o.region, o.service), sts);
   std::string out = "POST / HTTP/1.1\r\n";
   for (const auto& h : r.headers) out += h.name + ": " + h.value + "\r\n";
   out += "authorization: AWS4-HMAC-SHA256 Credential=" + o.access_key + "/" + scope +
@@ -139,15 +143,22 @@ std::string PutRecordsBody(const Options& o, int salt) {
   std::string data(static_cast<size_t>(o.record_bytes), 'x');
   for (int i = 0; i < o.records; ++i) {
     std::snprintf(data.data(), data.size(), "%08d-%06d", salt, i);
-    recs.push_back({{"Data", eventlake::auth::Base64Encode(data)}, {"PartitionKey", "pk-" + std::to_string(salt * 1000 + i)}});
+    if (o.service == "firehose") {
+      recs.push_back({{"Data", eventlake::auth::Base64Encode(data)}});
+    } else {
+      recs.push_back({{"Data", eventlake::auth::Base64Encode(data)}, {"PartitionKey", "pk-" + std::to_string(salt * 1000 + i)}});
+    }
   }
+  if (o.service == "firehose") return nlohmann::json({{"DeliveryStreamName", o.stream}, {"Records", recs}}).dump();
   return nlohmann::json({{"StreamName", o.stream}, {"Records", recs}}).dump();
 }
 
 void RunPut(const Options& o, Recorder& rec) {
   // A pool of distinct pre-signed requests, replayed round robin.
   std::vector<std::string> pool;
-  for (int i = 0; i < 32; ++i) pool.push_back(Signed(o, "PutRecords", PutRecordsBody(o, i)));
+  const bool firehose = o.service == "firehose";
+  const char* ok_marker = firehose ? "\"FailedPutCount\":0" : "\"FailedRecordCount\":0";
+  for (int i = 0; i < 32; ++i) pool.push_back(Signed(o, firehose ? "PutRecordBatch" : "PutRecords", PutRecordsBody(o, i)));
   const uint64_t payload = static_cast<uint64_t>(o.records) * static_cast<uint64_t>(o.record_bytes);
   asio::io_context io;
   const auto start = Clock::now();
@@ -178,7 +189,7 @@ void RunPut(const Options& o, Recorder& rec) {
       co_await bhttp::async_read(sock, buf, p, asio::use_awaitable);
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - scheduled).count();
       const auto& body = p.get().body();
-      if (p.get().result_int() != 200 || body.find("\"FailedRecordCount\":0") == std::string::npos) {
+      if (p.get().result_int() != 200 || body.find(ok_marker) == std::string::npos) {
         rec.Error(std::to_string(p.get().result_int()) + " " + body.substr(0, 200));
       } else {
         rec.Add(ms, static_cast<uint64_t>(o.records), payload);
@@ -295,6 +306,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Kinesis load driver"};
   app.add_option("--endpoint", endpoint, "HOST:PORT");
   app.add_option("--mode", o.mode, "put, get or e2e")->check(CLI::IsMember({"put", "get", "e2e"}));
+  app.add_option("--service", o.service, "kinesis or firehose (put mode)")->check(CLI::IsMember({"kinesis", "firehose"}));
+  app.add_option("--interval", o.interval_seconds, "firehose: buffering interval of the created stream");
   app.add_option("--stream", o.stream);
   app.add_option("--connections", o.connections);
   app.add_option("--seconds", o.seconds);
@@ -310,7 +323,20 @@ int main(int argc, char** argv) {
   o.port = endpoint.substr(endpoint.rfind(':') + 1);
 
   try {
-    if (o.create) {
+    if (o.create && o.service == "firehose") {
+      Conn c(o);
+      nlohmann::json dest = {{"RoleARN", "arn:aws:iam::000000000000:role/bench"},
+                             {"BucketARN", "arn:aws:s3:::raw"},
+                             {"Prefix", o.stream + "/"},
+                             {"BufferingHints", {{"SizeInMBs", 128}, {"IntervalInSeconds", o.interval_seconds}}}};
+      auto res = c.Call(Signed(o, "CreateDeliveryStream",
+                               nlohmann::json({{"DeliveryStreamName", o.stream},
+                                               {"ExtendedS3DestinationConfiguration", dest}}).dump()));
+      if (res.result_int() != 200 && res.body().find("ResourceInUseException") == std::string::npos) {
+        std::fprintf(stderr, "create delivery stream: %s\n", res.body().c_str());
+        return 1;
+      }
+    } else if (o.create) {
       Conn c(o);
       auto res = c.Call(Signed(o, "CreateStream", nlohmann::json({{"StreamName", o.stream}, {"ShardCount", o.shards}}).dump()));
       if (res.result_int() != 200 && res.body().find("ResourceInUseException") == std::string::npos) {

@@ -213,6 +213,125 @@ Result<int32_t> ParseDate(std::string_view text) {
   return static_cast<int32_t>(DaysFromCivil(y, m, d));
 }
 
+// Parses `text` with a Joda-Time pattern (HiveJsonSerDe's TimestampFormats): y, M (numbers or month
+// names), d, H, h with a, m, s, S (fractions), Z (+HHMM or +HH:MM), quoted text and literal characters.
+Result<int64_t> JodaTimestamp(std::string_view text, std::string_view pattern) {
+  static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  int y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0, offset = 0;
+  int64_t micros = 0;
+  bool pm = false, has_ampm = false;
+  size_t at = 0;
+  auto fail = [&] { return Bad("'" + std::string(text) + "' does not match '" + std::string(pattern) + "'"); };
+  auto number = [&](size_t min_digits, size_t max_digits, int* out) {
+    size_t n = 0;
+    int v = 0;
+    while (at < text.size() && n < max_digits && text[at] >= '0' && text[at] <= '9') {
+      v = v * 10 + (text[at++] - '0');
+      ++n;
+    }
+    *out = v;
+    return n >= min_digits;
+  };
+  for (size_t i = 0; i < pattern.size();) {
+    const char c = pattern[i];
+    size_t j = i;
+    while (j < pattern.size() && pattern[j] == c) ++j;
+    const size_t count = j - i;
+    if (c == '\'') {
+      const size_t close = pattern.find('\'', i + 1);
+      if (close == std::string_view::npos) return fail();
+      const std::string_view lit = close == i + 1 ? std::string_view("'") : pattern.substr(i + 1, close - i - 1);
+      if (text.substr(at, lit.size()) != lit) return fail();
+      at += lit.size();
+      i = close + 1;
+      continue;
+    }
+    bool ok = true;
+    // A numeric field right before another takes exactly its width (yyyyMMdd), as Joda-Time reads it.
+    const bool adjacent = j < pattern.size() && std::strchr("yYuMdHhKkmsS", pattern[j]) != nullptr &&
+                          !(pattern[j] == 'M' && pattern.substr(j, 3) == "MMM");
+    const size_t width = adjacent ? count : 0;
+    switch (c) {
+      case 'y': case 'Y': case 'u':
+        ok = number(count == 2 ? 2 : width ? width : 1, count == 2 ? 2 : width ? width : 9, &y);
+        if (count == 2) y += 2000;
+        break;
+      case 'M':
+        if (count >= 3) {
+          ok = false;
+          for (int m = 0; m < 12 && !ok; ++m) {
+            if (at + 3 <= text.size() && AsciiLower(std::string(text.substr(at, 3))) == kMonths[m]) {
+              mo = m + 1;
+              at += 3;
+              while (at < text.size() && std::isalpha(static_cast<unsigned char>(text[at]))) ++at;
+              ok = true;
+            }
+          }
+        } else {
+          ok = number(std::max<size_t>(count, width), width ? width : 2, &mo);
+        }
+        break;
+      case 'd': ok = number(std::max<size_t>(count, width), width ? width : 2, &d); break;
+      case 'H': case 'k': case 'h': case 'K': ok = number(std::max<size_t>(count, width), width ? width : 2, &h); break;
+      case 'm': ok = number(std::max<size_t>(count, width), width ? width : 2, &mi); break;
+      case 's': ok = number(std::max<size_t>(count, width), width ? width : 2, &sec); break;
+      case 'S': {
+        size_t n = 0;
+        int64_t scale = 100000;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+          if (n < 6) micros += (text[at] - '0') * scale;
+          scale /= 10;
+          ++at;
+          ++n;
+        }
+        ok = n > 0;
+        break;
+      }
+      case 'a':
+        has_ampm = true;
+        if (at + 2 <= text.size()) {
+          const std::string ap = AsciiLower(std::string(text.substr(at, 2)));
+          ok = ap == "am" || ap == "pm";
+          pm = ap == "pm";
+          at += 2;
+        } else {
+          ok = false;
+        }
+        break;
+      case 'Z':
+      case 'X':
+        if (at < text.size() && text[at] == 'Z') {
+          ++at;
+        } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+          const int sign = text[at++] == '-' ? -1 : 1;
+          int oh = 0, om = 0;
+          ok = number(2, 2, &oh);
+          if (at < text.size() && text[at] == ':') ++at;
+          if (ok) number(0, 2, &om);
+          offset = sign * (oh * 3600 + om * 60);
+        } else {
+          ok = false;
+        }
+        break;
+      default:
+        if (std::isalpha(static_cast<unsigned char>(c))) return Bad("unsupported letter '" + std::string(1, c) + "' in '" + std::string(pattern) + "'");
+        for (size_t k = 0; k < count; ++k) {
+          if (at >= text.size() || text[at] != c) return fail();
+          ++at;
+        }
+        break;
+    }
+    if (!ok) return fail();
+    i = j;
+  }
+  if (at != text.size()) return fail();
+  if (has_ampm) h = h % 12 + (pm ? 12 : 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return fail();
+  const int64_t days = DaysFromCivil(y, mo, d);
+  return ((days * 24 + h) * 60 + mi) * 60'000'000LL + static_cast<int64_t>(sec) * 1'000'000 + micros -
+         static_cast<int64_t>(offset) * 1'000'000;
+}
+
 std::string FormatTimestamp(int64_t micros) {
   const auto tp = date::sys_time<std::chrono::microseconds>(std::chrono::microseconds(micros));
   return date::format("%F %T", tp);
@@ -347,9 +466,21 @@ class Converter {
         return Status::Ok();
       case Type::kTimestamp: {
         Result<int64_t> micros = Bad("");
-        if (e.is_number()) {
+        // HiveJsonSerDe: the given formats first ("millis": epoch milliseconds), then the defaults.
+        for (const std::string& format : spec_.timestamp_formats) {
+          const std::string text = e.is_string() ? std::string(e.get_string().value()) : simdjson::minify(e);
+          if (format == "millis") {
+            int64_t ms = 0;
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+            if (ec == std::errc() && p == text.data() + text.size()) micros = ms * 1000;
+          } else {
+            micros = JodaTimestamp(text, format);
+          }
+          if (micros.ok()) break;
+        }
+        if (!micros.ok() && e.is_number()) {
           micros = ParseNumberTimestamp(simdjson::minify(e));
-        } else if (e.is_string()) {
+        } else if (!micros.ok() && e.is_string()) {
           micros = ParseOpenXTimestamp(e.get_string().value());
         }
         if (!micros.ok()) return mismatch("timestamp");
@@ -635,6 +766,10 @@ Result<int64_t> ParseOpenXTimestamp(std::string_view text) {
   }
   const int64_t days = DaysFromCivil(y, mo, d);
   return ((days * 24 + h) * 60 + mi) * 60'000'000LL + static_cast<int64_t>(sec) * 1'000'000 + micros;
+}
+
+Result<int64_t> ParseJodaTimestamp(std::string_view text, std::string_view pattern) {
+  return JodaTimestamp(text, pattern);
 }
 
 }  // namespace eventlake::delivery

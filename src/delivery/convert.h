@@ -60,5 +60,7 @@ class RecordConverter {
 
 // Parses a timestamp as the OpenX SerDe accepts it: microseconds since the epoch (UTC).
 Result<int64_t> ParseOpenXTimestamp(std::string_view text);
+// Parses a timestamp with a Joda-Time pattern, as HiveJsonSerDe's TimestampFormats give them.
+Result<int64_t> ParseJodaTimestamp(std::string_view text, std::string_view pattern);
 
 }  // namespace eventlake::delivery

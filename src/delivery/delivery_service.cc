@@ -537,7 +537,7 @@ class DeliveryService::Worker {
       const bool missing = s.code() == StatusCode::kNotFound;
       SetFailure("UNKNOWN_ERROR", std::string(missing ? "The bucket " + t.bucket + " does not exist: " : "") +
                                       "could not write s3://" + t.bucket + "/" + key + ": " + s.message() +
-                                      " (retrying in " + std::to_string(backoff_ms_ / 1000) + " s)");
+                                      " (retrying in " + fmt::format("{:.1f}", backoff_ms_ / 1000.0) + " s)");
       return false;
     }
     s = Commit(b);
@@ -715,19 +715,34 @@ class DeliveryService::Worker {
     done_cv_.notify_all();
   }
 
+  // Removes the log's segments that hold only delivered records, and those
+  // past retention (delivered or not: the destination failed for that long).
+  // Arrival times never decrease along the log, so a segment whose newest
+  // record arrived before a record still to deliver (or before the last one
+  // delivered) holds delivered records only.
   void ApplyRetention() {
     last_retention_ms_ = Now();
     if (!log_) return;
     const int64_t oldest_allowed = Now() - std::chrono::milliseconds(svc_.options_.retention).count();
-    int64_t keep_from = oldest_allowed;
     auto it = checkpoint_.find("");
     const uint64_t cp = it == checkpoint_.end() ? 0 : it->second;
+    int64_t keep_from = oldest_allowed;
     auto at = log_->Read(cp, 1, 1);
-    if (at.ok() && !at->empty()) keep_from = std::min<int64_t>(std::max(keep_from, at->front().timestamp_ms), Now());
-    if (at.ok() && at->empty() && cp >= log_->end_position()) keep_from = Now();
-    if (keep_from < oldest_allowed) keep_from = oldest_allowed;
+    if (at.ok() && !at->empty()) {
+      keep_from = std::max(keep_from, at->front().timestamp_ms);
+    } else if (at.ok() && cp > log_->start_position()) {
+      auto last = log_->Read(cp - 1, 1, 1);
+      if (last.ok() && !last->empty()) keep_from = std::max(keep_from, last->front().timestamp_ms);
+    }
     auto removed = log_->ApplyRetention(keep_from);
     if (!removed.ok()) spdlog::warn("delivery {}: retention: {}", info_.name, removed.status().ToString());
+    for (auto& s : sources_) {
+      if (s.id.empty() && s.next < log_->start_position()) {
+        spdlog::error("delivery {}: {} records passed the log's retention ({} h) before the destination took them",
+                      info_.name, log_->start_position() - s.next, svc_.options_.retention.count());
+        s.next = log_->start_position();
+      }
+    }
   }
 
   void Run() {
@@ -779,7 +794,8 @@ class DeliveryService::Worker {
         next_deadline = FlushDue(false);
       }
       UpdateDeliveredMark();
-      if (Now() - last_retention_ms_ > 60000) ApplyRetention();
+      // Delivered segments go at once (the backlog limit counts what the log holds); expired ones too.
+      if (Now() - last_retention_ms_ > 1000) ApplyRetention();
       if (read_any && !failing_) continue;
       std::unique_lock lock(mu_);
       const int64_t wait_ms = std::clamp<int64_t>(next_deadline == INT64_MAX ? 1000 : next_deadline - Now(), 1, 1000);

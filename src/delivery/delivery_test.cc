@@ -236,6 +236,8 @@ class ServiceTest : public ::testing::Test {
     d.data_dir = dir_;
     d.region = "us-east-1";
     d.account_id = "000000000000";
+    d.backlog_limit_bytes = backlog_limit_;
+    d.max_backoff = std::chrono::milliseconds(200);
     service_ = std::make_unique<DeliveryService>(*meta_, io::PosixFileSystem(), clock_, *objects_, nullptr, catalog_.get(), d);
     ASSERT_TRUE(service_->Start().ok());
   }
@@ -295,6 +297,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   std::string dir_;
+  uint64_t backlog_limit_ = 1ull << 30;
   ManualClock clock_{Clock::TimePoint(std::chrono::milliseconds(kJuly6))};
   std::unique_ptr<meta::Store> meta_;
   std::unique_ptr<objects::ObjectStore> objects_;
@@ -388,6 +391,38 @@ TEST_F(ServiceTest, RestartDeliversEveryRecordOnce) {
   for (const char* r : {"1,", "2,", "3,", "4,"}) EXPECT_NE(all.find(r), std::string::npos) << r;
 }
 
+TEST_F(ServiceTest, AFailingDestinationKeepsRecordsAndPushesBackOnlyAtTheBacklogLimit) {
+  ASSERT_TRUE(objects_->CreateBucket("gone", "us-east-1").ok());
+  Create("s6", {{"BucketARN", "arn:aws:s3:::gone"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}}});
+  ASSERT_TRUE(objects_->DeleteBucket("gone").ok());
+  Put("s6", {"kept"});
+  for (int i = 0; i < 100 && service_->Describe("s6")->failure_type.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto info = service_->Describe("s6");
+  EXPECT_EQ(info->failure_type, "UNKNOWN_ERROR");
+  EXPECT_NE(info->failure_details.find("gone"), std::string::npos);
+  // Past the backlog limit (1 KiB here), puts are refused until delivery catches up.
+  Close();
+  backlog_limit_ = 1024;
+  Open();
+  const std::string big(2048, 'x');
+  Put("s6", {big});
+  std::promise<Result<PutResult>> refused;
+  service_->Put("s6", {"more"}, [&](Result<PutResult> r) { refused.set_value(std::move(r)); });
+  auto r = refused.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().type(), "ServiceUnavailableException");
+  // The bucket comes back: everything acknowledged is delivered, and the failure clears.
+  ASSERT_TRUE(objects_->CreateBucket("gone", "us-east-1").ok());
+  ASSERT_TRUE(Drain("s6"));
+  std::string all;
+  for (const auto& [k, v] : Objects("gone")) all += v;
+  EXPECT_EQ(all.size(), 4 + big.size());
+  EXPECT_NE(all.find("kept"), std::string::npos);
+  EXPECT_TRUE(service_->Describe("s6")->failure_type.empty());
+}
+
 TEST_F(ServiceTest, UpdateDestinationChecksTheVersion) {
   Create("s5", {{"BucketARN", "arn:aws:s3:::raw"}});
   auto before = service_->Describe("s5");
@@ -414,6 +449,19 @@ TEST(ConvertTest, OpenXTimestamps) {
   EXPECT_EQ(*ParseOpenXTimestamp("1518033528.25"), t + 250000);
   EXPECT_FALSE(ParseOpenXTimestamp("yesterday").ok());
   EXPECT_FALSE(ParseOpenXTimestamp("2018-13-07 19:58:48").ok());
+}
+
+TEST(ConvertTest, HiveTimestampFormats) {
+  const int64_t t = 1518033528000000;  // 2018-02-07T19:58:48Z
+  auto parse = [](const char* text, const char* pattern) -> int64_t {
+    auto r = ParseJodaTimestamp(text, pattern);
+    EXPECT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    return r.ok() ? *r : 0;
+  };
+  EXPECT_EQ(parse("07/02/2018 07:58:48 PM", "dd/MM/yyyy hh:mm:ss a"), t);
+  EXPECT_EQ(parse("2018-Feb-07T19:58:48.5+0000", "yyyy-MMM-dd'T'HH:mm:ss.SZ"), t + 500000);
+  EXPECT_EQ(parse("20180207 205848 +01:00", "yyyyMMdd HHmmss Z"), t);
+  EXPECT_FALSE(ParseJodaTimestamp("2018-02-07", "yyyy/MM/dd").ok());
 }
 
 catalog::Table EventsTable(std::vector<std::pair<std::string, std::string>> columns) {

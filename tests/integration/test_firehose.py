@@ -534,3 +534,91 @@ class FirehoseTest(ServerTestCase, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FirehoseCrashTest(unittest.TestCase):
+    def test_sigkill_during_a_delivery_storm_loses_nothing_and_duplicates_nothing(self):
+        import signal
+        import threading
+        from harness import Server
+
+        s = Server().start()
+        try:
+            f = s.client("firehose")
+            # One plain stream with zero buffering (objects written all the time), one dynamically
+            # partitioned with a 1 s interval (buffers in memory when the server dies).
+            f.create_delivery_stream(DeliveryStreamName="storm", ExtendedS3DestinationConfiguration={
+                "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::raw", "Prefix": "storm/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}})
+            f.create_delivery_stream(DeliveryStreamName="storm-dp", ExtendedS3DestinationConfiguration={
+                "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::raw", "Prefix": "storm-dp/p=!{partitionKeyFromQuery:p}/",
+                "ErrorOutputPrefix": "storm-dp-errors/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 1},
+                "DynamicPartitioningConfiguration": {"Enabled": True},
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [
+                    {"Type": "MetadataExtraction", "Parameters": [
+                        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{p: .p}"},
+                        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+                    {"Type": "AppendDelimiterToRecord"}]}})
+            lock = threading.Lock()
+            acked = {"storm": set(), "storm-dp": set()}
+            stop = threading.Event()
+
+            def storm(t):
+                client = s.client("firehose")
+                i = 0
+                while not stop.is_set():
+                    name = "storm" if i % 2 == 0 else "storm-dp"
+                    ids = ["t%d-%d-%d" % (t, i, j) for j in range(50)]
+                    i += 1
+                    records = [{"Data": json.dumps({"id": x, "p": x[-1]}).encode()} for x in ids]
+                    try:
+                        out = client.put_record_batch(DeliveryStreamName=name, Records=records)
+                    except Exception:
+                        return  # the server is gone
+                    with lock:
+                        for x, r in zip(ids, out["RequestResponses"]):
+                            if "RecordId" in r:
+                                acked[name].add(x)
+
+            threads = [threading.Thread(target=storm, args=(t,)) for t in range(4)]
+            for t in threads:
+                t.start()
+            wait_for(lambda: len(acked["storm"]) + len(acked["storm-dp"]) > 20000, timeout=60,
+                     what="acknowledged records")
+            s.proc.send_signal(signal.SIGKILL)
+            s.proc.wait()
+            stop.set()
+            for t in threads:
+                t.join()
+
+            s2 = Server(data_dir=s.data_dir).start()
+            try:
+                s3 = s2.client("s3")
+
+                def delivered(prefix):
+                    counts = {}
+                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="raw", Prefix=prefix):
+                        for o in page.get("Contents", []):
+                            body = s3.get_object(Bucket="raw", Key=o["Key"])["Body"].read()
+                            for line in body.splitlines():
+                                x = json.loads(line)["id"]
+                                counts[x] = counts.get(x, 0) + 1
+                    return counts
+
+                for name in ("storm", "storm-dp"):
+                    wait_for(lambda: acked[name] <= set(delivered(name + "/")), timeout=60, interval=0.5,
+                             what="every acknowledged record of %s in the lake" % name)
+                time.sleep(2)  # anything still to come would be a duplicate
+                for name in ("storm", "storm-dp"):
+                    counts = delivered(name + "/")
+                    self.assertFalse(acked[name] - set(counts), "acknowledged records of %s are missing" % name)
+                    twice = {x: n for x, n in counts.items() if n > 1}
+                    self.assertFalse(twice, "records of %s delivered more than once: %s" % (name, list(twice)[:5]))
+                self.assertEqual(s3.list_objects_v2(Bucket="raw", Prefix="storm-dp-errors/")["KeyCount"], 0)
+                self.assertEqual(s2.stop(), 0)
+            finally:
+                s2.cleanup()
+        finally:
+            s.cleanup()

@@ -260,25 +260,35 @@ class DeliveryService::Worker {
     }
   }
 
-  // Reads the next records of a source; empty when none are waiting.
-  Result<std::vector<log::Record>> Read(Source& s) {
-    if (s.ended) return std::vector<log::Record>{};
+  // The next records of a source (none when none are waiting), and where
+  // reading goes on once they are all handled. The source's own position
+  // moves only as records are handled: checkpoints are computed from it.
+  struct Batch {
+    std::vector<log::Record> records;
+    uint64_t next_after = 0;
+    bool ended = false;
+  };
+  Result<Batch> Read(const Source& s) {
+    Batch b;
+    b.next_after = s.next;
+    if (s.ended) return b;
     if (s.id.empty()) {
       auto records = log_->Read(s.next, 1000, 4 << 20);
-      if (records.ok() && !records->empty()) s.next = records->back().position + 1;
-      return records;
+      if (!records.ok()) return records.status();
+      b.records = std::move(*records);
+      if (!b.records.empty()) b.next_after = b.records.back().position + 1;
+      return b;
     }
     auto out = svc_.streams_->Read(source_stream_, s.shard_index, s.next, 1000, 4 << 20);
     if (!out.ok()) return out.status();
-    std::vector<log::Record> records;
     const uint64_t first = out->next_position - out->records.size();
     for (size_t i = 0; i < out->records.size(); ++i) {
       auto& item = out->records[i];
-      records.push_back({first + i, item.arrival_ms, {}, std::move(item.data)});
+      b.records.push_back({first + i, item.arrival_ms, {}, std::move(item.data)});
     }
-    s.next = out->next_position;
-    if (out->shard_ended) s.ended = true;
-    return records;
+    b.next_after = out->next_position;
+    b.ended = out->shard_ended;
+    return b;
   }
 
   bool Covered(const std::string& target, size_t src, uint64_t pos) const {
@@ -555,6 +565,9 @@ class DeliveryService::Worker {
                   body.size());
     if (b.kind == Kind::kMain && settings_.conversion) RegisterPartition(t.bucket, key);
     buffered_bytes_ -= b.bytes;
+    minute_objects_++;
+    minute_records_ += b.items.size();
+    minute_bytes_ += body.size();
     buffers_.erase(target);
     delivered_objects_++;
     return true;
@@ -779,21 +792,36 @@ class DeliveryService::Worker {
           if (!info_.kinesis_stream_arn.empty() && now - last_refresh_ms_ > 5000) RefreshShards();
           RefreshSchema();
           for (size_t i = 0; i < sources_.size() && !failing_; ++i) {
-            auto records = Read(sources_[i]);
-            if (!records.ok()) {
-              SetFailure("UNKNOWN_ERROR", "could not read the source: " + records.status().message());
+            auto batch = Read(sources_[i]);
+            if (!batch.ok()) {
+              SetFailure("UNKNOWN_ERROR", "could not read the source: " + batch.status().message());
               continue;
             }
-            for (const auto& r : *records) {
+            size_t handled = 0;
+            for (const auto& r : batch->records) {
               Handle(i, r);
-              if (failing_) break;
+              sources_[i].next = r.position + 1;
+              ++handled;
+              if (failing_) break;  // the rest is read again once the destination works
             }
-            read_any = read_any || !records->empty();
+            if (handled == batch->records.size()) {
+              sources_[i].next = std::max(sources_[i].next, batch->next_after);
+              sources_[i].ended = batch->ended;
+            }
+            read_any = read_any || !batch->records.empty();
           }
         }
         next_deadline = FlushDue(false);
       }
       UpdateDeliveredMark();
+      if (Now() - minute_started_ms_ >= 60000) {
+        if (minute_objects_ > 0) {
+          spdlog::info("delivery {}: {} objects ({} records, {:.1f} MB) written in the last {} s", info_.name,
+                       minute_objects_, minute_records_, minute_bytes_ / 1e6, (Now() - minute_started_ms_) / 1000);
+        }
+        minute_started_ms_ = Now();
+        minute_objects_ = minute_records_ = minute_bytes_ = 0;
+      }
       // Delivered segments go at once (the backlog limit counts what the log holds); expired ones too.
       if (Now() - last_retention_ms_ > 1000) ApplyRetention();
       if (read_any && !failing_) continue;
@@ -828,6 +856,8 @@ class DeliveryService::Worker {
   int64_t retry_at_ms_ = 0, backoff_ms_ = 0;
   int64_t last_refresh_ms_ = 0, last_retention_ms_ = 0;
   uint64_t delivered_objects_ = 0;
+  int64_t minute_started_ms_ = 0;  // a summary line each minute with objects written
+  uint64_t minute_objects_ = 0, minute_records_ = 0, minute_bytes_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable cv_, done_cv_;

@@ -173,6 +173,10 @@ TEST(ProcessorTest, RunsInFirehoseOrder) {
   EXPECT_EQ(out[1].partition_keys.at("c"), "y");
   EXPECT_FALSE((*p)->Process("nope", &out, &failure));
   EXPECT_EQ(failure.error_code, "Deaggregation.Failed");
+  // A KPL aggregate of JSON records, put directly: opened, then split.
+  ASSERT_TRUE((*p)->Process(KplAggregate({R"({"c":"k1"})", R"({"c":"k2"}{"c":"k3"})"}), &out, &failure));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].partition_keys.at("c"), "k3");
 }
 
 TEST(ConfigTest, FillsAwsDefaultsAndChecksRules) {
@@ -342,6 +346,23 @@ TEST_F(ServiceTest, SizeHintCutsObjectsBetweenRecords) {
   auto objects = Objects("raw");
   ASSERT_EQ(objects.size(), 2u);  // 4 records reach 1 MiB, twice
   for (const auto& [k, v] : objects) EXPECT_EQ(v.size(), 4 * big.size());
+}
+
+TEST_F(ServiceTest, AnObjectCutInTheMiddleOfAReadCheckpointsOnlyWhatItHolds) {
+  Create("s7", {{"BucketARN", "arn:aws:s3:::raw"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 900}}}});
+  std::vector<std::string> records;
+  for (char c = 'a'; c < 'g'; ++c) records.push_back(std::string(300 * 1024, c));
+  Put("s7", records);  // one read of six records; the size hint cuts an object after the fourth
+  for (int i = 0; i < 100 && Objects("raw").empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(Objects("raw").size(), 1u);
+  Close();  // the last two records were only in memory
+  Open();
+  ASSERT_TRUE(Drain("s7"));
+  std::map<char, int> seen;
+  for (const auto& [k, v] : Objects("raw")) {
+    for (size_t at = 0; at < v.size(); at += 300 * 1024) seen[v[at]]++;
+  }
+  EXPECT_EQ(seen, (std::map<char, int>{{'a', 1}, {'b', 1}, {'c', 1}, {'d', 1}, {'e', 1}, {'f', 1}}));
 }
 
 TEST_F(ServiceTest, DynamicPartitioningSendsUnpartitionableRecordsToErrors) {

@@ -314,6 +314,19 @@ bool RecordProcessor::Process(std::string_view data, std::vector<ProcessedRecord
     stage = std::move(messages);
   }
   if (split_ != Split::kNone) {
+    // KPL aggregated records are opened first (a Kinesis source has done so already).
+    if (!kpl_) {
+      std::vector<std::string> opened;
+      for (const std::string& s : stage) {
+        auto records = DeaggregateKpl(s);
+        if (!records.ok()) {
+          *failure = {"Deaggregation.Failed", records.status().message()};
+          return false;
+        }
+        for (auto& r : *records) opened.push_back(std::move(r));
+      }
+      stage = std::move(opened);
+    }
     std::vector<std::string> parts;
     for (const std::string& s : stage) {
       if (split_ == Split::kJson) {

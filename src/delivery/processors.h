@@ -1,5 +1,6 @@
 // The record processors a delivery stream runs before buffering, in
-// Firehose's order whatever order they are listed in:
+// Firehose's order whatever order they are listed in (RecordDeAggregation
+// opens KPL aggregated records, then splits JSON or delimited sub-records):
 //   Decompression -> CloudWatchLogProcessing -> RecordDeAggregation
 //   -> MetadataExtraction (JQ 1.6) -> AppendDelimiterToRecord.
 // One source record becomes zero or more output records, each with the

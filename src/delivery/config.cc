@@ -230,6 +230,9 @@ Result<json> DescribeUpdatedDestination(const json& current, const json& update,
   } else {
     FillExtendedDefaults(d);
   }
+  if (current.value("S3BackupMode", "Disabled") == "Enabled" && d.value("S3BackupMode", "Disabled") != "Enabled") {
+    return Invalid("S3BackupMode cannot be changed from Enabled to Disabled.");
+  }
   if (Enabled(d, "DynamicPartitioningConfiguration", false) != was_partitioned) {
     return Invalid(was_partitioned ? "Dynamic partitioning cannot be disabled once it is enabled."
                                    : "Dynamic partitioning can only be enabled when the Firehose stream is created.");

@@ -194,11 +194,14 @@ Result<int64_t> ParseNumberTimestamp(std::string_view text) {
     const long long v = std::strtoll(t.c_str(), &end, 10);
     if (errno || *end) return Bad("not a timestamp: '" + t + "'");
     // Epoch milliseconds from 1973 on are larger than any epoch seconds before 5138.
-    if (std::llabs(v) >= 100'000'000'000LL) return static_cast<int64_t>(v) * 1000;
+    if (std::llabs(v) >= 100'000'000'000LL) {
+      if (std::llabs(v) > 9'000'000'000'000'000LL / 1000) return Bad("timestamp out of range: '" + t + "'");
+      return static_cast<int64_t>(v) * 1000;
+    }
     return static_cast<int64_t>(v) * 1'000'000;
   }
   const double v = std::strtod(t.c_str(), &end);
-  if (*end || !std::isfinite(v)) return Bad("not a timestamp: '" + t + "'");
+  if (*end || !std::isfinite(v) || std::fabs(v) > 9e12) return Bad("not a timestamp: '" + t + "'");
   return static_cast<int64_t>(std::llround(v * 1e6));
 }
 
@@ -326,6 +329,7 @@ Result<int64_t> JodaTimestamp(std::string_view text, std::string_view pattern) {
   }
   if (at != text.size()) return fail();
   if (has_ampm) h = h % 12 + (pm ? 12 : 0);
+  if (y > 9999) return fail();
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return fail();
   const int64_t days = DaysFromCivil(y, mo, d);
   return ((days * 24 + h) * 60 + mi) * 60'000'000LL + static_cast<int64_t>(sec) * 1'000'000 + micros -
@@ -423,7 +427,9 @@ class Converter {
           v = std::strtod(s.c_str(), &end);
           ok = !s.empty() && *end == 0;
         }
-        if (!ok) return mismatch(t.kind == Type::kFloat ? "float" : "double");
+        if (!ok || (t.kind == Type::kFloat && std::isfinite(v) && std::fabs(v) > 3.4028234663852886e38)) {
+          return mismatch(t.kind == Type::kFloat ? "float" : "double");
+        }
         out->kind = Cell::kDouble;
         out->d = v;
         return Status::Ok();
@@ -452,7 +458,7 @@ class Converter {
         }
         size_t significant = int_digits;
         for (size_t i = at; i < s.size() && s[i] == '0' && significant > 0; ++i) --significant;
-        if (!ok || static_cast<int>(significant) > t.precision - t.scale) {
+        if (!ok || int_digits + frac_digits == 0 || static_cast<int>(significant) > t.precision - t.scale) {
           return mismatch(("decimal(" + std::to_string(t.precision) + "," + std::to_string(t.scale) + ")").c_str());
         }
         out->kind = Cell::kString;
@@ -490,8 +496,10 @@ class Converter {
       }
       case Type::kDate: {
         if (e.is_int64()) {
+          const int64_t days = e.get_int64().value();
+          if (days < -5'000'000 || days > 5'000'000) return mismatch("date");
           out->kind = Cell::kDate;
-          out->i = e.get_int64().value();
+          out->i = days;
           return Status::Ok();
         }
         if (!e.is_string()) return mismatch("date");
@@ -543,7 +551,21 @@ class Converter {
         for (auto field : fields) {
           if (!first) *out += ',';
           first = false;
-          *out += JsonString(std::string(field.key));
+          // JSON keys are text; a map with keys of another type takes those that read as it.
+          std::string key(field.key);
+          if (t.children[0].kind != Type::kString) {
+            simdjson::dom::parser key_parser;
+            const std::string quoted = JsonString(key);
+            element key_element;
+            if (key_parser.parse(quoted).get(key_element) != simdjson::SUCCESS) return Bad("bad map key");
+            Cell k;
+            EL_RETURN_IF_ERROR(ToCell(key_element, t.children[0], column + " (a map key)", &k));
+            if (t.children[0].nested() || k.kind == Cell::kNull) return Bad("Column '" + column + "' has map keys of a type JSON cannot give");
+            std::string text;
+            EL_RETURN_IF_ERROR(NestedJson(key_element, t.children[0], column, &text, depth + 1));
+            key = text.size() >= 2 && text.front() == '"' ? text.substr(1, text.size() - 2) : text;
+          }
+          *out += JsonString(key);
           *out += ':';
           EL_RETURN_IF_ERROR(NestedJson(field.value, t.children[1], column, out, depth + 1));
         }
@@ -592,7 +614,7 @@ class Converter {
           }
           case Cell::kTimestamp: *out += JsonString(FormatTimestamp(c.i)); break;
           case Cell::kDate: *out += JsonString(date::format("%F", date::sys_days(date::days(c.i)))); break;
-          default: *out += JsonString(c.s); break;
+          default: *out += t.kind == Type::kDecimal ? c.s : JsonString(c.s); break;
         }
         return Status::Ok();
       }
@@ -713,6 +735,7 @@ Status RecordConverter::Check(std::string_view record) { return Convert(record, 
 Status RecordConverter::Append(std::string_view record) { return Convert(record, true); }
 size_t RecordConverter::rows() const { return state_->writer->rows(); }
 Status RecordConverter::WriteFile(const std::string& path) { return state_->writer->Write(path); }
+Status RecordConverter::Discard() { return state_->writer->Discard(); }
 
 Result<int64_t> ParseOpenXTimestamp(std::string_view text) {
   const std::string_view t = TrimWhitespace(text);

@@ -40,8 +40,11 @@ class RecordConverter {
   // Converts and appends the record's rows (after a successful Check).
   Status Append(std::string_view record);
   size_t rows() const;
-  // Writes the rows appended since the last call as a Parquet file.
+  // Writes the rows appended since the last call as a Parquet file (and
+  // drops them, whether it could or not).
   Status WriteFile(const std::string& path);
+  // Drops the rows appended since the last WriteFile.
+  Status Discard();
 
   // The table version this converter follows.
   const std::string& table_version() const { return table_version_; }

@@ -121,6 +121,21 @@ class DeliveryService::Worker {
     for (const auto& row : *progress) {
       progress_[meta::AsText(row[1])][meta::AsText(row[0])] = static_cast<uint64_t>(meta::AsInt(row[2]));
     }
+    // Objects written before a crash and never recorded: their records are delivered again from the
+    // checkpoint, so the objects go (a name drawn again may differ: with several sources, say).
+    auto pending = svc_.meta_.Query("SELECT bucket, object_key FROM delivery_pending WHERE stream_id = ?", {info_.id});
+    if (!pending.ok()) return pending.status();
+    for (const auto& row : *pending) {
+      const std::string bucket = meta::AsText(row[0]), key = meta::AsText(row[1]);
+      auto removed = svc_.objects_.DeleteObject(bucket, key, "");
+      if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) return removed.status();
+      spdlog::info("delivery {}: removed s3://{}/{}, written before a stop and never recorded", info_.name, bucket, key);
+    }
+    if (!pending->empty()) {
+      EL_RETURN_IF_ERROR(svc_.meta_.RunInTransaction([&](meta::Transaction& txn) {
+        return txn.Execute("DELETE FROM delivery_pending WHERE stream_id = ?", {info_.id}).status();
+      }));
+    }
     if (info_.type == "DirectPut") {
       Source s;
       s.id = "";
@@ -235,11 +250,13 @@ class DeliveryService::Worker {
     auto name = svc_.streams_->Resolve("", info_.kinesis_stream_arn, "");
     if (!name.ok()) {
       SetFailure("UNKNOWN_ERROR", "The source Kinesis stream " + info_.kinesis_stream_arn + " does not exist.");
+      read_failed_ = true;
       return;
     }
     source_stream_ = *name;
     auto stream = svc_.streams_->Describe(*name);
     if (!stream.ok()) return;
+    source_info_ = *stream;
     for (const auto& shard : stream->shards) {
       if (shard.expired) continue;
       bool known = false;
@@ -324,15 +341,13 @@ class DeliveryService::Worker {
     return line.dump() + "\n";
   }
 
-  // A record that does not convert: Firehose's format-conversion-failed line.
-  void AddConversionError(size_t src, const log::Record& r, const std::string& data, const Status& why,
-                          std::vector<std::string>* touched) {
-    const std::string target = "e/format-conversion-failed";
-    if (Covered(target, src, r.position)) return;
+  // Firehose's format-conversion-failed line for a record.
+  std::string ConversionErrorLine(size_t src, uint64_t position, int64_t arrival_ms, const std::string& data,
+                                  const Status& why) {
     const ConversionSpec& c = *settings_.conversion;
-    const bool missing = why.code() == StatusCode::kNotFound;
+    const bool missing = why.code() == StatusCode::kNotFound || converter_ == nullptr;
     json line = {{"attemptsMade", 1},
-                 {"arrivalTimestamp", r.timestamp_ms},
+                 {"arrivalTimestamp", arrival_ms},
                  {"lastErrorCode", missing ? "DataFormatConversion.EntityNotFound" : "DataFormatConversion.MalformedData"},
                  {"lastErrorMessage", why.message()},
                  {"attemptEndingTimestamp", Now()},
@@ -345,20 +360,46 @@ class DeliveryService::Worker {
                    {"versionId", c.version_id},
                    {"catalogArn", "arn:aws:glue:" + svc_.options_.region + ":" + svc_.options_.account_id + ":catalog"}}}};
     if (!sources_[src].id.empty()) {
-      line["sequenceNumber"] = std::to_string(r.position);
+      line["sequenceNumber"] = source_info_ ? svc_.streams_->SequenceNumberOf(*source_info_, sources_[src].shard_index,
+                                                                              position)
+                                            : std::to_string(position);
       line["subSequenceNumber"] = 0;
     }
+    return line.dump() + "\n";
+  }
+
+  // A record that does not convert goes to the error output.
+  void AddConversionError(size_t src, const log::Record& r, const std::string& data, const Status& why,
+                          std::vector<std::string>* touched) {
+    const std::string target = "e/format-conversion-failed";
+    if (Covered(target, src, r.position)) return;
     Buffer& b = BufferFor(target, Kind::kError);
     b.error_type = "format-conversion-failed";
-    Add(b, src, r, line.dump() + "\n");
+    Add(b, src, r, ConversionErrorLine(src, r.position, r.timestamp_ms, data, why));
     touched->push_back(target);
+  }
+
+  // A buffer of checked records that could not be written as Parquet after all: its records go to
+  // the error output, delivered (and recorded) as the buffer's own.
+  bool FlushAsConversionErrors(const std::string& target, const Status& why) {
+    Buffer& b = buffers_.at(target);
+    b.kind = Kind::kError;
+    b.error_type = "format-conversion-failed";
+    buffered_bytes_ -= b.bytes;
+    b.bytes = 0;
+    for (auto& item : b.items) {
+      item.data = ConversionErrorLine(item.src, item.pos, item.arrival_ms, item.data, why);
+      b.bytes += item.data.size();
+    }
+    buffered_bytes_ += b.bytes;
+    return Flush(target);
   }
 
   // Keeps the converter on the table's schema: at most once a second it looks
   // for a new version (VersionId LATEST), and before switching writes what was
   // buffered under the old one, so that every buffer converts with the schema
   // its records were checked against.
-  void RefreshSchema() {
+  void RefreshSchema(bool may_flush = true) {
     if (!settings_.conversion) return;
     if (converter_ && settings_.conversion->version_id != "LATEST") return;
     if (Now() - last_schema_check_ms_ < 1000 && (converter_ || !converter_error_.empty())) return;
@@ -376,7 +417,7 @@ class DeliveryService::Worker {
       table = v.ok() ? Result<catalog::Table>(v->table) : Result<catalog::Table>(v.status());
     }
     if (!table.ok()) {
-      if (converter_) {
+      if (converter_ && may_flush) {
         FlushMain();
         if (failing_) return;  // switch once what was checked against the old schema is out
       }
@@ -387,7 +428,7 @@ class DeliveryService::Worker {
     }
     if (converter_ && converter_->table_version() == table->version_id) return;
     auto converter = RecordConverter::Create(*table, c);
-    if (converter_) {
+    if (converter_ && may_flush) {
       FlushMain();
       if (failing_) return;
     }
@@ -451,6 +492,7 @@ class DeliveryService::Worker {
                      "The partition key '" + missing + "' named in the prefix was not extracted", &touched);
             continue;
           }
+          if (Covered(target, src, r.position)) continue;  // delivered before a restart
           if (!buffers_.count(target) && ActivePartitions() >= svc_.options_.max_active_partitions) {
             AddError(src, r, "processing-failed", "DynamicPartitioning.PartitionCountExceeded",
                      "The Firehose stream has reached its quota of " +
@@ -535,10 +577,18 @@ class DeliveryService::Worker {
     Status s = Status::Ok();
     if (b.kind == Kind::kMain && settings_.conversion) {
       s = ConvertToParquet(b, &body);
+      if (s.code() == StatusCode::kInvalidArgument) {
+        // Records checked against one schema and written against another (or a value DuckDB
+        // refuses after all): the buffer goes to the error output rather than stopping the stream.
+        spdlog::warn("delivery {}: {} records could not be written as Parquet ({}); they go to the error output",
+                     info_.name, b.items.size(), s.message());
+        return FlushAsConversionErrors(target, s);
+      }
     } else {
       body.reserve(b.bytes);
       for (const auto& item : b.items) body += item.data;
     }
+    if (s.ok()) s = RecordPending(b.target, t.bucket, key);
     if (s.ok()) s = WriteObject(t, key, name, body);
     if (!s.ok()) {
       failing_ = true;
@@ -550,7 +600,7 @@ class DeliveryService::Worker {
                                       " (retrying in " + fmt::format("{:.1f}", backoff_ms_ / 1000.0) + " s)");
       return false;
     }
-    s = Commit(b);
+    s = Commit(b, t.bucket, key);
     if (!s.ok()) {
       // The object is written; the next attempt writes the same name again.
       failing_ = true;
@@ -575,8 +625,18 @@ class DeliveryService::Worker {
 
   // The buffer's records as one Parquet file.
   Status ConvertToParquet(const Buffer& b, std::string* body) {
-    if (!converter_) return Status::FailedPrecondition(converter_error_);
-    for (const auto& item : b.items) EL_RETURN_IF_ERROR(converter_->Append(item.data));
+    if (!converter_) {
+      last_schema_check_ms_ = 0;  // the settings changed under this buffer: look again now
+      RefreshSchema(/*may_flush=*/false);
+    }
+    if (!converter_) return Status::InvalidArgument(converter_error_);
+    for (const auto& item : b.items) {
+      Status appended = converter_->Append(item.data);
+      if (!appended.ok()) {
+        converter_->Discard().IgnoreError();
+        return appended;
+      }
+    }
     const std::string dir = svc_.options_.data_dir + "/delivery/tmp";
     EL_RETURN_IF_ERROR(io::EnsureDirectory(dir));
     const std::string path = dir + "/" + info_.id + ".parquet";
@@ -656,7 +716,34 @@ class DeliveryService::Worker {
 
   // Records that `b` is delivered: its last position per source, and the
   // checkpoints that follow from what is still buffered.
-  Status Commit(const Buffer& b) {
+  // Notes an object about to be written for a buffer, so that a crash before Commit removes it.
+  Status RecordPending(const std::string& target, const std::string& bucket, const std::string& key) {
+    return svc_.meta_.RunInTransaction([&](meta::Transaction& txn) {
+      return txn
+          .Execute("INSERT INTO delivery_pending (stream_id, target, bucket, object_key) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (stream_id, bucket, object_key) DO NOTHING",
+                   {info_.id, target, bucket, key})
+          .status();
+    });
+  }
+
+  // Objects of earlier attempts for this buffer under other names (a retry after the settings
+  // changed): removed before the delivery is recorded.
+  Status RemoveOtherAttempts(const std::string& target, const std::string& bucket, const std::string& key) {
+    auto rows = svc_.meta_.Query(
+        "SELECT bucket, object_key FROM delivery_pending WHERE stream_id = ? AND target = ?", {info_.id, target});
+    if (!rows.ok()) return rows.status();
+    for (const auto& row : *rows) {
+      const std::string other_bucket = meta::AsText(row[0]), other_key = meta::AsText(row[1]);
+      if (other_bucket == bucket && other_key == key) continue;
+      auto removed = svc_.objects_.DeleteObject(other_bucket, other_key, "");
+      if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) return removed.status();
+    }
+    return Status::Ok();
+  }
+
+  Status Commit(const Buffer& b, const std::string& bucket, const std::string& key) {
+    EL_RETURN_IF_ERROR(RemoveOtherAttempts(b.target, bucket, key));
     std::map<size_t, uint64_t> through;
     for (const auto& item : b.items) through[item.src] = std::max(through[item.src], item.pos);
     std::map<size_t, uint64_t> checkpoints;
@@ -666,6 +753,8 @@ class DeliveryService::Worker {
       for (const auto& item : other.items) checkpoints[item.src] = std::min(checkpoints[item.src], item.pos);
     }
     Status s = svc_.meta_.RunInTransaction([&](meta::Transaction& txn) -> Status {
+      auto cleared = txn.Execute("DELETE FROM delivery_pending WHERE stream_id = ? AND target = ?", {info_.id, b.target});
+      if (!cleared.ok()) return cleared.status();
       for (const auto& [src, pos] : through) {
         auto r = txn.Execute(
             "INSERT INTO delivery_progress (stream_id, source, target, through) VALUES (?, ?, ?, ?) "
@@ -795,7 +884,12 @@ class DeliveryService::Worker {
             auto batch = Read(sources_[i]);
             if (!batch.ok()) {
               SetFailure("UNKNOWN_ERROR", "could not read the source: " + batch.status().message());
+              read_failed_ = true;
               continue;
+            }
+            if (read_failed_ && !failing_) {
+              read_failed_ = false;
+              ClearFailure();
             }
             size_t handled = 0;
             for (const auto& r : batch->records) {
@@ -811,7 +905,9 @@ class DeliveryService::Worker {
             read_any = read_any || !batch->records.empty();
           }
         }
-        next_deadline = FlushDue(false);
+        // After a failed write, every buffer is tried again at the retry time (the one that failed
+        // may have been cut by size, long before its interval).
+        next_deadline = FlushDue(failing_);
       }
       UpdateDeliveredMark();
       if (Now() - minute_started_ms_ >= 60000) {
@@ -848,11 +944,13 @@ class DeliveryService::Worker {
   int version_ = 1;
   std::vector<Source> sources_;
   std::string source_stream_;
+  std::optional<streams::StreamInfo> source_info_;  // the Kinesis source, as last described
   std::map<std::string, uint64_t> checkpoint_;                          // by source id
   std::map<std::string, std::map<std::string, uint64_t>> progress_;     // target -> source id -> through
   std::map<std::string, Buffer> buffers_;
   uint64_t buffered_bytes_ = 0;
   bool failing_ = false;
+  bool read_failed_ = false;  // the source could not be read (shown in FailureDescription)
   int64_t retry_at_ms_ = 0, backoff_ms_ = 0;
   int64_t last_refresh_ms_ = 0, last_retention_ms_ = 0;
   uint64_t delivered_objects_ = 0;
@@ -878,7 +976,10 @@ std::vector<meta::Migration> DeliveryService::Migrations() {
            "CREATE TABLE delivery_checkpoints (stream_id TEXT NOT NULL, source TEXT NOT NULL, position INTEGER NOT "
            "NULL, PRIMARY KEY (stream_id, source));"
            "CREATE TABLE delivery_progress (stream_id TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, "
-           "through INTEGER NOT NULL, PRIMARY KEY (stream_id, source, target));"}};
+           "through INTEGER NOT NULL, PRIMARY KEY (stream_id, source, target));"},
+          {601, "delivery: objects written and not yet recorded",
+           "CREATE TABLE delivery_pending (stream_id TEXT NOT NULL, target TEXT NOT NULL, bucket TEXT NOT NULL, "
+           "object_key TEXT NOT NULL, PRIMARY KEY (stream_id, bucket, object_key));"}};
 }
 
 DeliveryService::DeliveryService(meta::Store& meta, io::FileSystem& fs, const Clock& clock,
@@ -921,7 +1022,7 @@ Result<std::unique_ptr<DeliveryService::Stream>> DeliveryService::OpenStream(Del
     for (const auto& p : report.problems) spdlog::warn("delivery {}: {}", info.name, p);
     stream->log = std::move(*log);
   }
-  stream->worker = std::make_unique<Worker>(*this, info, stream->log);
+  stream->worker = std::make_shared<Worker>(*this, info, stream->log);
   EL_RETURN_IF_ERROR(stream->worker->Init());
   stream->info = std::move(info);
   return stream;
@@ -1034,13 +1135,15 @@ Result<std::string> DeliveryService::Create(CreateRequest request) {
 }
 
 Status DeliveryService::Delete(const std::string& name) {
-  std::unique_ptr<Stream> stream;
+  Stream* stream = nullptr;
   {
     std::lock_guard lock(mu_);
     auto it = streams_by_name_.find(name);
-    if (it == streams_by_name_.end()) return NotFound(name);
-    stream = std::move(it->second);
-    streams_by_name_.erase(it);
+    if (it == streams_by_name_.end() || it->second->deleting) return NotFound(name);
+    // The name stays taken (DELETING) while what is buffered is written.
+    it->second->deleting = true;
+    it->second->info.status = "DELETING";
+    stream = it->second.get();
   }
   stream->worker->Stop(true);
   const std::string id = stream->info.id;
@@ -1054,8 +1157,20 @@ Status DeliveryService::Delete(const std::string& name) {
     }
     return Status::Ok();
   });
+  const bool had_log = stream->log != nullptr;
+  std::unique_ptr<Stream> gone;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_by_name_.find(name);
+    if (s.ok()) {
+      gone = std::move(it->second);
+      streams_by_name_.erase(it);
+    } else {
+      it->second->info.status = "DELETING_FAILED";
+    }
+  }
   if (!s.ok()) return s;
-  if (stream->log) {
+  if (had_log) {
     std::error_code ec;
     std::filesystem::remove_all(options_.data_dir + "/delivery/" + id, ec);
   }
@@ -1094,6 +1209,9 @@ Status DeliveryService::UpdateDestination(const std::string& name, int current_v
   std::lock_guard lock(mu_);
   auto it = streams_by_name_.find(name);
   if (it == streams_by_name_.end()) return NotFound(name);
+  if (it->second->deleting) {
+    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
+  }
   DeliveryStreamInfo info = it->second->info;
   if (destination_id != info.destination_id) {
     return Invalid("Destination " + destination_id + " not found for Firehose " + name + ".");
@@ -1127,6 +1245,9 @@ Status DeliveryService::AddTags(const std::string& name, const std::map<std::str
   std::lock_guard lock(mu_);
   auto it = streams_by_name_.find(name);
   if (it == streams_by_name_.end()) return NotFound(name);
+  if (it->second->deleting) {
+    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
+  }
   DeliveryStreamInfo info = it->second->info;
   for (const auto& [k, v] : tags) info.tags[k] = v;
   if (info.tags.size() > 50) {
@@ -1141,6 +1262,9 @@ Status DeliveryService::RemoveTags(const std::string& name, const std::vector<st
   std::lock_guard lock(mu_);
   auto it = streams_by_name_.find(name);
   if (it == streams_by_name_.end()) return NotFound(name);
+  if (it->second->deleting) {
+    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
+  }
   DeliveryStreamInfo info = it->second->info;
   for (const auto& k : keys) info.tags.erase(k);
   EL_RETURN_IF_ERROR(Persist(info));
@@ -1152,6 +1276,9 @@ Status DeliveryService::SetEncryption(const std::string& name, std::optional<Enc
   std::lock_guard lock(mu_);
   auto it = streams_by_name_.find(name);
   if (it == streams_by_name_.end()) return NotFound(name);
+  if (it->second->deleting) {
+    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
+  }
   DeliveryStreamInfo info = it->second->info;
   if (info.type != "DirectPut") {
     return Invalid("Server-side encryption is only for DirectPut Firehose streams; " + name +
@@ -1177,7 +1304,7 @@ void DeliveryService::Put(const std::string& name, std::vector<std::string> reco
   {
     std::lock_guard lock(mu_);
     auto it = streams_by_name_.find(name);
-    if (it == streams_by_name_.end()) return done(NotFound(name));
+    if (it == streams_by_name_.end() || it->second->deleting) return done(NotFound(name));
     if (it->second->info.type != "DirectPut") {
       return done(Invalid("This operation is not permitted on KinesisStreamAsSource Firehose " +
                           it->second->info.arn + "."));
@@ -1209,12 +1336,12 @@ void DeliveryService::Put(const std::string& name, std::vector<std::string> reco
 }
 
 bool DeliveryService::WaitDelivered(const std::string& name, std::chrono::milliseconds timeout) {
-  Worker* worker = nullptr;
+  std::shared_ptr<Worker> worker;
   {
     std::lock_guard lock(mu_);
     auto it = streams_by_name_.find(name);
     if (it == streams_by_name_.end()) return false;
-    worker = it->second->worker.get();
+    worker = it->second->worker;
   }
   return worker->WaitDelivered(timeout);
 }

@@ -144,7 +144,8 @@ class DeliveryService {
   struct Stream {
     DeliveryStreamInfo info;
     std::shared_ptr<log::Log> log;
-    std::unique_ptr<Worker> worker;
+    std::shared_ptr<Worker> worker;
+    bool deleting = false;  // Delete is writing what is buffered: the name stays taken
   };
 
   Result<std::unique_ptr<Stream>> OpenStream(DeliveryStreamInfo info);

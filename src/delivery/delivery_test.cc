@@ -121,6 +121,12 @@ TEST(ProcessorTest, JqExtractsPartitionKeys) {
   EXPECT_FALSE((*q)->Run("not json").ok());
   EXPECT_FALSE((*q)->Run(R"({"type": {}})").ok());  // null keys cannot partition
   EXPECT_FALSE(JqQuery::Compile("{a: .a").ok());
+  // Queries that could hang the stream, stop the server or read its environment are refused.
+  for (const char* q : {"{a: env.HOME}", "{a: $ENV.PATH}", "{a: [range(1e12)] | length}", "def f: f; {a: f}",
+                        "{a: input}", "{a: .x | implode}", "{a: halt}"}) {
+    EXPECT_FALSE(JqQuery::Compile(q).ok()) << q;
+  }
+  EXPECT_TRUE(JqQuery::Compile("{env: .env, a: \"range\"}").ok());  // a field and a string are fine
 }
 
 // An aggregated record as the KPL writes it.
@@ -442,6 +448,49 @@ TEST_F(ServiceTest, AFailingDestinationKeepsRecordsAndPushesBackOnlyAtTheBacklog
   EXPECT_EQ(all.size(), 4 + big.size());
   EXPECT_NE(all.find("kept"), std::string::npos);
   EXPECT_TRUE(service_->Describe("s6")->failure_type.empty());
+}
+
+TEST_F(ServiceTest, AnUpdateWhileFailingSendsWhatIsBufferedToTheNewBucket) {
+  ASSERT_TRUE(objects_->CreateBucket("old", "us-east-1").ok());
+  Create("s8", {{"BucketARN", "arn:aws:s3:::old"}, {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}}});
+  ASSERT_TRUE(objects_->DeleteBucket("old").ok());
+  Put("s8", {"a", "b"});
+  for (int i = 0; i < 100 && service_->Describe("s8")->failure_type.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(service_->Describe("s8")->failure_type.empty());
+  ASSERT_TRUE(service_->UpdateDestination("s8", 1, "destinationId-000000000001",
+                                          {{"BucketARN", "arn:aws:s3:::processed"}}, false)
+                  .ok());
+  ASSERT_TRUE(Drain("s8"));
+  std::string all;
+  for (const auto& [k, v] : Objects("processed")) all += v;
+  EXPECT_EQ(all, "ab");
+}
+
+TEST_F(ServiceTest, ObjectsWrittenButNeverRecordedAreRemovedAtStart) {
+  Create("s9", {{"BucketARN", "arn:aws:s3:::raw"}});
+  const std::string id = service_->Describe("s9")->id;
+  Close();
+  // As if the server died between writing an object and recording its delivery.
+  Open();
+  service_->Stop();
+  auto blob = objects_->NewBlob();
+  ASSERT_TRUE((*blob)->Write("half-delivered").ok());
+  ASSERT_TRUE(objects_->PutObject("raw", "orphan", std::move(*blob), "\"x\"", {}).ok());
+  ASSERT_TRUE(meta_->RunInTransaction([&](meta::Transaction& txn) {
+                     return txn
+                         .Execute("INSERT INTO delivery_pending (stream_id, target, bucket, object_key) "
+                                  "VALUES (?, 'm/', 'raw', 'orphan')",
+                                  {id})
+                         .status();
+                   })
+                  .ok());
+  Close();
+  Open();
+  EXPECT_TRUE(Objects("raw").empty());
+  auto rows = meta_->Query("SELECT count(*) FROM delivery_pending");
+  EXPECT_EQ(meta::AsInt((*rows)[0][0]), 0);
 }
 
 TEST_F(ServiceTest, UpdateDestinationChecksTheVersion) {

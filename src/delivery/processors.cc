@@ -63,7 +63,56 @@ struct JqQuery::State {
   std::string errors;
 };
 
+// The words a partition-key query may not use: they read the server's environment or other
+// input, stop the process, or loop without end (a query runs on every record, in the stream's
+// delivery thread, without a time limit). jq 1.6's implode aborts on bad input.
+Status CheckQueryWords(const std::string& program) {
+  static const char* const kRefused[] = {"env", "$ENV", "input", "inputs", "input_filename", "input_line_number",
+                                         "$__loc__", "halt", "halt_error", "debug", "stderr", "def", "recurse",
+                                         "recurse_down", "range", "repeat", "while", "until", "implode", "getpath",
+                                         "paths", "leaf_paths", "walk", "splits", "combinations"};
+  bool in_string = false;
+  for (size_t i = 0; i < program.size();) {
+    const char c = program[i];
+    if (in_string) {
+      if (c == '\\') {
+        i += 2;
+        continue;
+      }
+      if (c == '"') in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      ++i;
+      continue;
+    }
+    if (c == '$' || c == '_' || std::isalpha(static_cast<unsigned char>(c))) {
+      size_t j = i + 1;
+      while (j < program.size() && (program[j] == '_' || std::isalnum(static_cast<unsigned char>(program[j])))) ++j;
+      const std::string word = program.substr(i, j - i);
+      size_t after = j;
+      while (after < program.size() && std::isspace(static_cast<unsigned char>(program[after]))) ++after;
+      // .env is a field and {env: ...} a key, not the builtin.
+      const bool field = (i > 0 && program[i - 1] == '.') || (after < program.size() && program[after] == ':');
+      for (const char* refused : kRefused) {
+        if (!field && word == refused) {
+          return Invalid("MetadataExtractionQuery may not use '" + word +
+                         "': partition-key queries may not loop, define functions, or read the environment or "
+                         "other input.");
+        }
+      }
+      i = j;
+      continue;
+    }
+    ++i;
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<JqQuery>> JqQuery::Compile(const std::string& program) {
+  EL_RETURN_IF_ERROR(CheckQueryWords(program));
   std::unique_ptr<JqQuery> q(new JqQuery());
   q->state_ = std::make_unique<State>();
   q->state_->jq = jq_init();

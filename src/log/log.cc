@@ -640,8 +640,11 @@ Result<size_t> Log::ApplyRetention(int64_t min_timestamp_ms, uint64_t max_bytes)
 
 Status Log::SealExpiredActive(int64_t min_timestamp_ms) {
   {
-    std::lock_guard lock(pending_mu_);
-    if (committing_ || closed_ || !failed_.ok()) return Status::Ok();  // a busy log rolls by age as it appends
+    std::unique_lock lock(pending_mu_);
+    // A commit that is just finishing (its appends acknowledged) is let through; a busy log rolls
+    // by age as it appends.
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return !committing_ || closed_; });
+    if (committing_ || closed_ || !failed_.ok()) return Status::Ok();
     committing_ = true;  // this thread is the committer until it says otherwise
   }
   bool expired;

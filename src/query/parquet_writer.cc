@@ -113,7 +113,20 @@ Status ParquetWriter::EndRow() {
   return Status::Ok();
 }
 
+Status ParquetWriter::Discard() {
+  if (h_->appender) duckdb_appender_destroy(&h_->appender);  // drops what it had not flushed
+  EL_RETURN_IF_ERROR(Run(h_->conn, "DELETE FROM rows"));
+  rows_ = 0;
+  return Reset();
+}
+
 Status ParquetWriter::Write(const std::string& path) {
+  Status s = WriteRows(path);
+  Status cleared = Discard();
+  return s.ok() ? cleared : s;
+}
+
+Status ParquetWriter::WriteRows(const std::string& path) {
   EL_RETURN_IF_ERROR(Check(duckdb_appender_flush(h_->appender)));
   std::string select = "SELECT ";
   for (size_t i = 0; i < columns_.size(); ++i) {
@@ -123,11 +136,8 @@ Status ParquetWriter::Write(const std::string& path) {
               QuoteIdentifier(columns_[i].name);
   }
   std::string codec = compression_ == "UNCOMPRESSED" ? "uncompressed" : compression_;
-  EL_RETURN_IF_ERROR(Run(h_->conn, "COPY (" + select + " FROM rows) TO " + QuoteLiteral(path) +
-                                       " (FORMAT parquet, COMPRESSION " + codec + ")"));
-  EL_RETURN_IF_ERROR(Run(h_->conn, "DELETE FROM rows"));
-  rows_ = 0;
-  return Reset();
+  return Run(h_->conn, "COPY (" + select + " FROM rows) TO " + QuoteLiteral(path) + " (FORMAT parquet, COMPRESSION " +
+                          codec + ")");
 }
 
 }  // namespace eventlake::query

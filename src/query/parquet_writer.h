@@ -46,14 +46,18 @@ class ParquetWriter {
   Status EndRow();
 
   size_t rows() const { return rows_; }
-  // Writes the rows appended since the last Write to `path` and starts afresh.
+  // Writes the rows appended since the last Write to `path` and starts
+  // afresh; on failure too, the rows are dropped.
   Status Write(const std::string& path);
+  // Drops the rows appended since the last Write (after a failed append, say).
+  Status Discard();
 
  private:
   struct Handles;
   ParquetWriter() = default;
   Status Check(int state);
   Status Reset();
+  Status WriteRows(const std::string& path);
 
   std::unique_ptr<Handles> h_;
   std::vector<Column> columns_;

@@ -1204,15 +1204,20 @@ std::vector<std::string> DeliveryService::List(const std::string& type, const st
   return out;
 }
 
-Status DeliveryService::UpdateDestination(const std::string& name, int current_version,
-                                          const std::string& destination_id, const json& update, bool legacy) {
-  std::lock_guard lock(mu_);
+Result<DeliveryService::Stream*> DeliveryService::Changeable(const std::string& name) {
   auto it = streams_by_name_.find(name);
   if (it == streams_by_name_.end()) return NotFound(name);
   if (it->second->deleting) {
     return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
   }
-  DeliveryStreamInfo info = it->second->info;
+  return it->second.get();
+}
+
+Status DeliveryService::UpdateDestination(const std::string& name, int current_version,
+                                          const std::string& destination_id, const json& update, bool legacy) {
+  std::lock_guard lock(mu_);
+  EL_ASSIGN_OR_RETURN(Stream * stream, Changeable(name));
+  DeliveryStreamInfo info = stream->info;
   if (destination_id != info.destination_id) {
     return Invalid("Destination " + destination_id + " not found for Firehose " + name + ".");
   }
@@ -1236,50 +1241,38 @@ Status DeliveryService::UpdateDestination(const std::string& name, int current_v
   info.version++;
   info.updated_ms = NowMs();
   EL_RETURN_IF_ERROR(Persist(info));
-  it->second->info = info;
-  it->second->worker->Reconfigure(info);
+  stream->info = info;
+  stream->worker->Reconfigure(info);
   return Status::Ok();
 }
 
 Status DeliveryService::AddTags(const std::string& name, const std::map<std::string, std::string>& tags) {
   std::lock_guard lock(mu_);
-  auto it = streams_by_name_.find(name);
-  if (it == streams_by_name_.end()) return NotFound(name);
-  if (it->second->deleting) {
-    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
-  }
-  DeliveryStreamInfo info = it->second->info;
+  EL_ASSIGN_OR_RETURN(Stream * stream, Changeable(name));
+  DeliveryStreamInfo info = stream->info;
   for (const auto& [k, v] : tags) info.tags[k] = v;
   if (info.tags.size() > 50) {
     return Status::ResourceExhausted("A Firehose stream can have at most 50 tags.").WithType("LimitExceededException");
   }
   EL_RETURN_IF_ERROR(Persist(info));
-  it->second->info.tags = info.tags;
+  stream->info.tags = info.tags;
   return Status::Ok();
 }
 
 Status DeliveryService::RemoveTags(const std::string& name, const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
-  auto it = streams_by_name_.find(name);
-  if (it == streams_by_name_.end()) return NotFound(name);
-  if (it->second->deleting) {
-    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
-  }
-  DeliveryStreamInfo info = it->second->info;
+  EL_ASSIGN_OR_RETURN(Stream * stream, Changeable(name));
+  DeliveryStreamInfo info = stream->info;
   for (const auto& k : keys) info.tags.erase(k);
   EL_RETURN_IF_ERROR(Persist(info));
-  it->second->info.tags = info.tags;
+  stream->info.tags = info.tags;
   return Status::Ok();
 }
 
 Status DeliveryService::SetEncryption(const std::string& name, std::optional<EncryptionSettings> enable) {
   std::lock_guard lock(mu_);
-  auto it = streams_by_name_.find(name);
-  if (it == streams_by_name_.end()) return NotFound(name);
-  if (it->second->deleting) {
-    return Status::FailedPrecondition("Firehose " + name + " is being deleted.").WithType("ResourceInUseException");
-  }
-  DeliveryStreamInfo info = it->second->info;
+  EL_ASSIGN_OR_RETURN(Stream * stream, Changeable(name));
+  DeliveryStreamInfo info = stream->info;
   if (info.type != "DirectPut") {
     return Invalid("Server-side encryption is only for DirectPut Firehose streams; " + name +
                    " reads a Kinesis stream, whose own encryption applies.");
@@ -1291,7 +1284,7 @@ Status DeliveryService::SetEncryption(const std::string& name, std::optional<Enc
     info.encryption.status = "DISABLED";
   }
   EL_RETURN_IF_ERROR(Persist(info));
-  it->second->info.encryption = info.encryption;
+  stream->info.encryption = info.encryption;
   return Status::Ok();
 }
 

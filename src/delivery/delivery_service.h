@@ -150,6 +150,8 @@ class DeliveryService {
 
   Result<std::unique_ptr<Stream>> OpenStream(DeliveryStreamInfo info);
   Status Persist(const DeliveryStreamInfo& info);
+  // A stream that may be changed (not being deleted). Caller holds mu_.
+  Result<Stream*> Changeable(const std::string& name);
   std::string Arn(const std::string& name) const;
   int64_t NowMs() const;
 

@@ -15,6 +15,7 @@
 #include "objects/object_store.h"
 #include "api/athena.h"
 #include "api/firehose.h"
+#include "api/events.h"
 #include "delivery/delivery_service.h"
 #include "query/inspector.h"
 #include "query/statements.h"
@@ -222,6 +223,7 @@ int Serve(const Config& config) {
   front_door.AddJsonService(glue.Service());
   front_door.AddJsonService(athena.Service());
   front_door.AddJsonService(firehose.Service());
+  front_door.AddJsonService(api::EventsApi().Service());
   front_door.SetS3(&s3);
 
   http::ServerOptions http_opts;

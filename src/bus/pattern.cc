@@ -660,6 +660,7 @@ struct Matcher::Impl {
     int path_id;
     bool absent_ok;
     const Leaf* leaf;
+    uint32_t shared;  // leaves alike in every rule share one id: an event evaluates each once
   };
   struct Conj {
     uint64_t rule;
@@ -677,6 +678,7 @@ struct Matcher::Impl {
   std::vector<LeafInfo> leaves;
   std::vector<Conj> conjs;
   std::vector<uint32_t> unanchored;  // conjunctions with no leaf to look up: tried on every event
+  size_t shared_count = 0;
 
   int PathId(const std::vector<std::string>& path) {
     uint32_t node = 0;
@@ -713,6 +715,21 @@ struct Matcher::Impl {
       }
     }
     return true;
+  }
+
+  static std::string Signature(const Leaf& leaf) {
+    std::string sig;
+    for (const auto& k : leaf.path) sig += k + '\x1f';
+    sig += leaf.absent_ok ? "A" : "P";
+    for (const auto& c : leaf.conditions) {
+      sig += '\x1e' + std::to_string(c.kind) + '\x1d';
+      for (const auto& v : c.values) sig += std::to_string(v.kind) + (v.kind == Value::kNumber ? NumberKey(v.number) : v.text) + '\x1d';
+      sig += c.text + '\x1d';
+      for (const auto& t : c.texts) sig += t + '\x1c';
+      sig += NumberKey(c.low) + (c.low_inclusive ? "[" : "(") + NumberKey(c.high) + (c.high_inclusive ? "]" : ")");
+      sig += c.address + std::to_string(c.prefix_bits);
+    }
+    return sig;
   }
 
   static bool ExactOnly(const Leaf& leaf) {
@@ -772,6 +789,7 @@ struct Matcher::Impl {
     leaves.clear();
     conjs.clear();
     unanchored.clear();
+    std::unordered_map<std::string, uint32_t> shared_ids;
     // How many different values the rules look up at each path: the path with the most (source,
     // say, rather than detail-type) tells rules apart best, so conjunctions are filed under it.
     std::map<std::vector<std::string>, std::set<uint64_t>> distinct;
@@ -797,7 +815,9 @@ struct Matcher::Impl {
                  (popularity[a.path] == popularity[b->path] && a.conditions.size() < b->conditions.size());
         };
         for (const auto& leaf : conj.leaves) {
-          leaves.push_back({PathId(leaf.path), leaf.absent_ok, &leaf});
+          const uint32_t shared =
+              shared_ids.emplace(Signature(leaf), static_cast<uint32_t>(shared_ids.size())).first->second;
+          leaves.push_back({PathId(leaf.path), leaf.absent_ok, &leaf, shared});
           if (Indexable(leaf) && better(leaf, anchor)) anchor = &leaf;
         }
         if (!anchor) {
@@ -820,6 +840,7 @@ struct Matcher::Impl {
         for (const auto& c : anchor->conditions) File(a, c, conj_id);
       }
     }
+    shared_count = shared_ids.size();
   }
 
   // An event's value at a path some rule looks at; strings point into the parsed event.
@@ -927,7 +948,9 @@ struct Matcher::Impl {
 
   struct Scratch {
     std::vector<uint32_t> conj_stamp, path_stamp, path_head, next_same_path, candidates;
-    std::vector<std::vector<uint32_t>> options;
+    std::vector<uint32_t> shared_stamp, shared_begin, shared_end;  // a shared leaf's fields, in `pool`
+    std::vector<uint32_t> pool;
+    std::vector<std::pair<uint32_t, uint32_t>> options;  // per leaf of a candidate: its fields in `pool`
     std::vector<uint32_t> chosen;
     uint32_t epoch = 0;
   };
@@ -946,7 +969,8 @@ struct Matcher::Impl {
   // One field per leaf, all from the same elements of the arrays they share.
   static bool Pick(const EventFields& ev, Scratch& s, size_t leaf_count, size_t i) {
     if (i == leaf_count) return true;
-    for (uint32_t f : s.options[i]) {
+    for (uint32_t k = s.options[i].first; k < s.options[i].second; ++k) {
+      const uint32_t f = s.pool[k];
       bool consistent = true;
       for (uint32_t g : s.chosen) {
         if (!Consistent(ev, ev.fields[f], ev.fields[g])) {
@@ -966,6 +990,11 @@ struct Matcher::Impl {
     const auto& fields = ev.fields;
     thread_local Scratch s;
     if (s.conj_stamp.size() < conjs.size()) s.conj_stamp.resize(conjs.size());
+    if (s.shared_stamp.size() < shared_count) {
+      s.shared_stamp.resize(shared_count);
+      s.shared_begin.resize(shared_count);
+      s.shared_end.resize(shared_count);
+    }
     if (s.path_stamp.size() < anchors.size()) {
       s.path_stamp.resize(anchors.size());
       s.path_head.resize(anchors.size());
@@ -973,11 +1002,13 @@ struct Matcher::Impl {
     if (++s.epoch == 0) {  // wrapped: start the stamps afresh
       std::fill(s.conj_stamp.begin(), s.conj_stamp.end(), 0);
       std::fill(s.path_stamp.begin(), s.path_stamp.end(), 0);
+      std::fill(s.shared_stamp.begin(), s.shared_stamp.end(), 0);
       s.epoch = 1;
     }
     const uint32_t epoch = s.epoch;
     constexpr uint32_t kNone = UINT32_MAX;
     s.candidates.clear();
+    s.pool.clear();
     s.next_same_path.assign(fields.size(), kNone);
 
     auto candidate = [&](const std::vector<uint32_t>& list) {
@@ -1042,21 +1073,25 @@ struct Matcher::Impl {
           ok = leaf.absent_ok;
           continue;
         }
-        if (s.options.size() <= used) s.options.emplace_back();
-        auto& fs = s.options[used];
-        fs.clear();
-        for (uint32_t f = s.path_head[leaf.path_id]; f != kNone; f = s.next_same_path[f]) {
-          for (const auto& cond : leaf.leaf->conditions) {
-            if (SatisfiesView(cond, fields[f].kind, fields[f].text, fields[f].number)) {
-              fs.push_back(f);
-              break;
+        const uint32_t u = leaf.shared;
+        if (s.shared_stamp[u] != epoch) {  // first time this event meets the leaf: which fields satisfy it
+          s.shared_stamp[u] = epoch;
+          s.shared_begin[u] = static_cast<uint32_t>(s.pool.size());
+          for (uint32_t f = s.path_head[leaf.path_id]; f != kNone; f = s.next_same_path[f]) {
+            for (const auto& cond : leaf.leaf->conditions) {
+              if (SatisfiesView(cond, fields[f].kind, fields[f].text, fields[f].number)) {
+                s.pool.push_back(f);
+                break;
+              }
             }
           }
+          s.shared_end[u] = static_cast<uint32_t>(s.pool.size());
         }
-        if (fs.empty()) {
+        if (s.shared_begin[u] == s.shared_end[u]) {
           ok = false;
         } else {
-          ++used;
+          if (s.options.size() <= used) s.options.emplace_back();
+          s.options[used++] = {s.shared_begin[u], s.shared_end[u]};
         }
       }
       if (!ok) continue;

@@ -151,6 +151,10 @@ Result<std::string> SnappyUnframe(std::string_view data, size_t max_output) {
     if (len < 4) return Status::InvalidArgument("snappy chunk too short");
     std::string chunk;
     if (type == 0x00) {
+      size_t n = 0;  // checked before Uncompress, which sizes its output by the header's claim
+      if (!snappy::GetUncompressedLength(body.data() + 4, body.size() - 4, &n) || n > kSnappyChunk) {
+        return Status::InvalidArgument("corrupt snappy chunk");
+      }
       if (!snappy::Uncompress(body.data() + 4, body.size() - 4, &chunk)) {
         return Status::InvalidArgument("corrupt snappy chunk");
       }
@@ -193,7 +197,11 @@ Result<std::string> HadoopUnsnappy(std::string_view data, size_t max_output) {
       at += 4;
       if (at + len > data.size()) return Status::InvalidArgument("truncated hadoop-snappy chunk");
       std::string chunk;
-      if (!snappy::Uncompress(data.data() + at, len, &chunk)) return Status::InvalidArgument("corrupt snappy");
+      size_t n = 0;  // checked before Uncompress, which sizes its output by the header's claim
+      if (!snappy::GetUncompressedLength(data.data() + at, len, &n) || n > max_output - out.size() ||
+          !snappy::Uncompress(data.data() + at, len, &chunk)) {
+        return Status::InvalidArgument("corrupt snappy");
+      }
       at += len;
       got += chunk.size();
       if (out.size() + chunk.size() > max_output) return Status::ResourceExhausted("snappy output too large");

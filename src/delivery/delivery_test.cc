@@ -119,6 +119,8 @@ TEST(ProcessorTest, JqExtractsPartitionKeys) {
   EXPECT_EQ((*keys)["device"], "phone");
   EXPECT_EQ((*keys)["year"], "2018");
   EXPECT_FALSE((*q)->Run("not json").ok());
+  // A date beyond what gmtime converts fails the record (jq 1.6 itself would abort the process).
+  EXPECT_FALSE((*q)->Run(R"({"customer_id": 1, "type": {"device": "d"}, "ts": 1e20})").ok());
   EXPECT_FALSE((*q)->Run(R"({"type": {}})").ok());  // null keys cannot partition
   EXPECT_FALSE(JqQuery::Compile("{a: .a").ok());
   // Queries that could hang the stream, stop the server or read its environment are refused.

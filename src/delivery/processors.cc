@@ -111,6 +111,17 @@ Status CheckQueryWords(const std::string& program) {
   return Status::Ok();
 }
 
+// jq 1.6 aborts the process when strftime, strflocaltime or todate get a number gmtime cannot
+// convert (beyond about 6.7e16, or NaN): record data could stop the server. These definitions,
+// put before every query, shadow them with versions that refuse such numbers first (an error for
+// that record only).
+constexpr char kSafeDates[] =
+    "def _el_strftime(f): strftime(f); def _el_strflocaltime(f): strflocaltime(f); "
+    "def _el_date_ok: if type == \"number\" and (isnan or . > 1e16 or . < -1e16) "
+    "then error(\"the number is out of range for a date\") else . end; "
+    "def strftime(f): _el_date_ok | _el_strftime(f); def strflocaltime(f): _el_date_ok | _el_strflocaltime(f); "
+    "def todate: strftime(\"%Y-%m-%dT%H:%M:%SZ\"); def date: todate; ";
+
 Result<std::unique_ptr<JqQuery>> JqQuery::Compile(const std::string& program) {
   EL_RETURN_IF_ERROR(CheckQueryWords(program));
   std::unique_ptr<JqQuery> q(new JqQuery());
@@ -128,7 +139,7 @@ Result<std::unique_ptr<JqQuery>> JqQuery::Compile(const std::string& program) {
         jv_free(msg);
       },
       q->state_.get());
-  if (!jq_compile(q->state_->jq, program.c_str())) {
+  if (!jq_compile(q->state_->jq, (kSafeDates + program).c_str())) {
     std::string why = q->state_->errors.empty() ? "it does not compile" : q->state_->errors;
     return Invalid("MetadataExtractionQuery is not a valid JQ 1.6 expression: " + why);
   }

@@ -127,6 +127,7 @@ Value ValueOf(const json& j) {
   } else if (j.is_number()) {
     v.kind = Value::kNumber;
     v.number = j.get<double>();
+    v.integer = j.is_number_integer();
     v.text = j.dump();
   } else if (j.is_boolean()) {
     v.kind = Value::kBool;
@@ -416,7 +417,7 @@ bool Consistent(const std::vector<std::pair<uint32_t, uint32_t>>& a, const std::
 
 bool Value::operator==(const Value& o) const {
   if (kind != o.kind) return false;
-  if (kind == kNumber) return number == o.number;
+  if (kind == kNumber) return number == o.number && integer == o.integer;
   return text == o.text;
 }
 
@@ -436,13 +437,13 @@ bool Ends(std::string_view s, std::string_view p) {
 }
 
 // Whether a value (its kind, text and number) satisfies a condition.
-bool SatisfiesView(const Condition& c, Value::Kind kind, std::string_view s, double number) {
+bool SatisfiesView(const Condition& c, Value::Kind kind, std::string_view s, double number, bool integer) {
   const bool str = kind == Value::kString;
   switch (c.kind) {
     case Condition::kExact: {
       const Value& x = c.values[0];
       if (x.kind != kind) return false;
-      return kind == Value::kNumber ? x.number == number : x.text == s;
+      return kind == Value::kNumber ? x.number == number && x.integer == integer : x.text == s;
     }
     case Condition::kPrefix: return str && Starts(s, c.text);
     case Condition::kPrefixIgnoreCase: return str && s.size() >= c.text.size() && EqualsLower(s.substr(0, c.text.size()), c.text);
@@ -453,7 +454,9 @@ bool SatisfiesView(const Condition& c, Value::Kind kind, std::string_view s, dou
     case Condition::kWildcard: return str && WildcardMatch(c.text, s);
     case Condition::kAnythingBut:
       for (const auto& x : c.values) {
-        if (x.kind == kind && (kind == Value::kNumber ? x.number == number : x.text == s)) return false;
+        if (x.kind == kind && (kind == Value::kNumber ? x.number == number && x.integer == integer : x.text == s)) {
+          return false;
+        }
       }
       return true;
     case Condition::kAnythingButPrefix:
@@ -505,14 +508,14 @@ uint64_t HashBytes(std::string_view s, uint64_t h, bool lower) {
   return h;
 }
 constexpr uint64_t kStringSeed = 1469598103934665603ull;
-uint64_t HashValue(Value::Kind kind, std::string_view s, double number) {
+uint64_t HashValue(Value::Kind kind, std::string_view s, double number, bool integer) {
   switch (kind) {
     case Value::kString: return HashBytes(s, kStringSeed, false);
     case Value::kNumber: {
       if (number == 0) number = 0;
       uint64_t bits;
       std::memcpy(&bits, &number, sizeof(bits));
-      return (bits * 0x9E3779B97F4A7C15ull) ^ 0x5bd1e995ull;
+      return (bits * 0x9E3779B97F4A7C15ull) ^ (integer ? 0x5bd1e995ull : 0x1b873593ull);
     }
     case Value::kBool: return s == "true" ? 0x7472756574727565ull : 0x66616c7365ull;
     case Value::kNull: return 0x6e756c6cull;
@@ -522,7 +525,7 @@ uint64_t HashValue(Value::Kind kind, std::string_view s, double number) {
 
 }  // namespace
 
-bool Satisfies(const Condition& c, const Value& v) { return SatisfiesView(c, v.kind, v.text, v.number); }
+bool Satisfies(const Condition& c, const Value& v) { return SatisfiesView(c, v.kind, v.text, v.number, v.integer); }
 
 Result<Pattern> Pattern::Parse(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -742,7 +745,8 @@ struct Matcher::Impl {
 
   static uint64_t ConditionKey(const Condition& c) {
     switch (c.kind) {
-      case Condition::kExact: return HashValue(c.values[0].kind, c.values[0].text, c.values[0].number);
+      case Condition::kExact:
+        return HashValue(c.values[0].kind, c.values[0].text, c.values[0].number, c.values[0].integer);
       default: return HashBytes(c.text, kStringSeed, false);  // ignore-case texts are stored lower-cased
     }
   }
@@ -851,6 +855,7 @@ struct Matcher::Impl {
     double number;
     uint32_t trail_begin, trail_size;  // in the event's trail pool
     uint64_t hash;
+    bool integer;
   };
   struct EventFields {
     std::vector<Field> fields;
@@ -863,9 +868,9 @@ struct Matcher::Impl {
       trail.clear();
       next_array = 0;
     }
-    void Add(int path, Value::Kind kind, std::string_view text, double number) {
+    void Add(int path, Value::Kind kind, std::string_view text, double number, bool integer = false) {
       fields.push_back({path, kind, text, number, static_cast<uint32_t>(pool.size()),
-                        static_cast<uint32_t>(trail.size()), HashValue(kind, text, number)});
+                        static_cast<uint32_t>(trail.size()), HashValue(kind, text, number, integer), integer});
       pool.insert(pool.end(), trail.begin(), trail.end());
     }
   };
@@ -906,7 +911,7 @@ struct Matcher::Impl {
     switch (e.type()) {
       case simdjson::dom::element_type::STRING: ev.Add(path, Value::kString, e.get_string().value_unsafe(), 0); break;
       case simdjson::dom::element_type::INT64:
-      case simdjson::dom::element_type::UINT64:
+      case simdjson::dom::element_type::UINT64: ev.Add(path, Value::kNumber, {}, e.get_double().value_unsafe(), true); break;
       case simdjson::dom::element_type::DOUBLE: ev.Add(path, Value::kNumber, {}, e.get_double().value_unsafe()); break;
       case simdjson::dom::element_type::BOOL:
         ev.Add(path, Value::kBool, e.get_bool().value_unsafe() ? "true" : "false", 0);
@@ -938,7 +943,7 @@ struct Matcher::Impl {
     if (j.is_string()) {
       ev.Add(path, Value::kString, j.get_ref<const std::string&>(), 0);
     } else if (j.is_number()) {
-      ev.Add(path, Value::kNumber, {}, j.get<double>());
+      ev.Add(path, Value::kNumber, {}, j.get<double>(), j.is_number_integer());
     } else if (j.is_boolean()) {
       ev.Add(path, Value::kBool, j.get<bool>() ? "true" : "false", 0);
     } else {
@@ -1079,7 +1084,7 @@ struct Matcher::Impl {
           s.shared_begin[u] = static_cast<uint32_t>(s.pool.size());
           for (uint32_t f = s.path_head[leaf.path_id]; f != kNone; f = s.next_same_path[f]) {
             for (const auto& cond : leaf.leaf->conditions) {
-              if (SatisfiesView(cond, fields[f].kind, fields[f].text, fields[f].number)) {
+              if (SatisfiesView(cond, fields[f].kind, fields[f].text, fields[f].number, fields[f].integer)) {
                 s.pool.push_back(f);
                 break;
               }

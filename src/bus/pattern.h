@@ -7,8 +7,10 @@
 // alternatives (OR), every field mentioned must match (AND); an event array
 // matches when one of its elements does; fields matched under one array must
 // come from the same element; `$or` joins sub-patterns; an empty event array
-// gives no values. Operators: exact values (string, number, true, false,
-// null), prefix, suffix (each also with equals-ignore-case), equals-ignore-case,
+// gives no values. Numbers match exact values at the level of their JSON
+// text, as EventBridge documents (300 does not match 300.0; an integer and a
+// fraction or exponent never match each other), and numeric ranges by value.
+// Operators: exact values (string, number, true, false, null), prefix, suffix (each also with equals-ignore-case), equals-ignore-case,
 // wildcard, anything-but (values, or prefix/suffix/equals-ignore-case/wildcard),
 // numeric ranges, cidr, exists.
 //
@@ -43,6 +45,7 @@ struct Value {
   enum Kind { kString, kNumber, kBool, kNull } kind = kNull;
   std::string text;  // the string; for numbers their JSON text; "true"/"false" for booleans
   double number = 0;
+  bool integer = false;  // a number written without fraction or exponent (300, not 300.0)
   bool operator==(const Value& o) const;
 };
 

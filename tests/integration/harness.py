@@ -31,6 +31,18 @@ def wait_for(predicate, timeout=15.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def athena_wait(athena, qid, timeout=60):
+    """Waits for an Athena query execution to end; returns its QueryExecution."""
+    deadline = time.time() + timeout
+    while True:
+        e = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        if e["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return e
+        if time.time() > deadline:
+            raise AssertionError("query %s still %s" % (qid, e["Status"]["State"]))
+        time.sleep(0.05)
+
+
 class Server:
     """One eventlake process with its own data directory."""
 

@@ -11,17 +11,7 @@ import uuid
 from botocore.exceptions import ClientError
 
 from harness import ServerTestCase
-
-
-def wait(athena, qid, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        e = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if e["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return e
-        if time.time() > deadline:
-            raise AssertionError("query %s still %s" % (qid, e["Status"]["State"]))
-        time.sleep(0.05)
+from harness import athena_wait as wait
 
 
 class AthenaTest(ServerTestCase, unittest.TestCase):

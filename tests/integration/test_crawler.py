@@ -9,7 +9,7 @@ import unittest
 from botocore.exceptions import ClientError
 
 from harness import ServerTestCase
-from test_athena import wait
+from harness import athena_wait as wait
 
 
 class CrawlerTest(ServerTestCase, unittest.TestCase):

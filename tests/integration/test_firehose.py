@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from harness import ServerTestCase, wait_for
+from harness import ServerTestCase, athena_wait, wait_for
 
 ROLE = "arn:aws:iam::000000000000:role/firehose"
 
@@ -433,13 +433,7 @@ class FirehoseTest(ServerTestCase, unittest.TestCase):
         athena = self.server.client("athena")
         qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": "fhlake"})[
             "QueryExecutionId"]
-
-        def done():
-            return athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] in (
-                "SUCCEEDED", "FAILED", "CANCELLED")
-
-        wait_for(done, timeout=30, what="query " + qid)
-        e = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        e = athena_wait(athena, qid, timeout=30)
         self.assertEqual(e["Status"]["State"], "SUCCEEDED", e["Status"].get("StateChangeReason"))
         out = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]
         types = [c["Type"] for c in out["ResultSetMetadata"]["ColumnInfo"]]

@@ -36,16 +36,6 @@ std::string NumberKey(double d) {
   return buf;
 }
 
-std::string ExactKey(const Value& v) {
-  switch (v.kind) {
-    case Value::kString: return "s" + v.text;
-    case Value::kNumber: return "n" + NumberKey(v.number);
-    case Value::kBool: return v.text == "true" ? "t" : "f";
-    case Value::kNull: return "z";
-  }
-  return "z";
-}
-
 // `*` is any run of characters; `\*` a star and `\\` a backslash.
 bool WildcardMatch(std::string_view pattern, std::string_view s) {
   size_t p = 0, i = 0, star_p = std::string_view::npos, star_i = 0;
@@ -381,38 +371,6 @@ struct Parser {
   }
 };
 
-// ---- events ----
-
-void Flatten(const json& j, std::vector<std::string>& path, std::vector<std::pair<uint32_t, uint32_t>>& trail,
-             uint32_t& next_array, std::vector<Event::Field>* out, int depth) {
-  if (depth > 1000) return;
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      path.push_back(it.key());
-      Flatten(it.value(), path, trail, next_array, out, depth + 1);
-      path.pop_back();
-    }
-  } else if (j.is_array()) {
-    const uint32_t id = next_array++;
-    for (uint32_t i = 0; i < j.size(); ++i) {
-      trail.emplace_back(id, i);
-      Flatten(j[i], path, trail, next_array, out, depth + 1);
-      trail.pop_back();
-    }
-  } else {
-    out->push_back({path, ValueOf(j), trail});
-  }
-}
-
-bool Consistent(const std::vector<std::pair<uint32_t, uint32_t>>& a, const std::vector<std::pair<uint32_t, uint32_t>>& b) {
-  for (const auto& [id, index] : a) {
-    for (const auto& [id2, index2] : b) {
-      if (id == id2 && index != index2) return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 bool Value::operator==(const Value& o) const {
@@ -434,6 +392,14 @@ bool EqualsLower(std::string_view s, std::string_view lower) {
 bool Starts(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
 bool Ends(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+template <typename Pred>
+bool NoneOf(const std::vector<std::string>& texts, Pred pred) {
+  for (const auto& t : texts) {
+    if (pred(t)) return false;
+  }
+  return true;
 }
 
 // Whether a value (its kind, text and number) satisfies a condition.
@@ -459,30 +425,12 @@ bool SatisfiesView(const Condition& c, Value::Kind kind, std::string_view s, dou
         }
       }
       return true;
-    case Condition::kAnythingButPrefix:
-      if (!str) return false;
-      for (const auto& t : c.texts) {
-        if (Starts(s, t)) return false;
-      }
-      return true;
-    case Condition::kAnythingButSuffix:
-      if (!str) return false;
-      for (const auto& t : c.texts) {
-        if (Ends(s, t)) return false;
-      }
-      return true;
+    case Condition::kAnythingButPrefix: return str && NoneOf(c.texts, [&](const std::string& t) { return Starts(s, t); });
+    case Condition::kAnythingButSuffix: return str && NoneOf(c.texts, [&](const std::string& t) { return Ends(s, t); });
     case Condition::kAnythingButIgnoreCase:
-      if (!str) return false;
-      for (const auto& t : c.texts) {
-        if (EqualsLower(s, t)) return false;
-      }
-      return true;
+      return str && NoneOf(c.texts, [&](const std::string& t) { return EqualsLower(s, t); });
     case Condition::kAnythingButWildcard:
-      if (!str) return false;
-      for (const auto& t : c.texts) {
-        if (WildcardMatch(t, s)) return false;
-      }
-      return true;
+      return str && NoneOf(c.texts, [&](const std::string& t) { return WildcardMatch(t, s); });
     case Condition::kNumeric: {
       if (kind != Value::kNumber) return false;
       const bool above = c.low_inclusive ? number >= c.low : number > c.low;
@@ -538,21 +486,6 @@ Result<Pattern> Pattern::Parse(std::string_view text) {
   Pattern out;
   out.disjuncts_ = std::move(*conjunctions);
   return out;
-}
-
-Event Event::FromJson(const json& j) {
-  Event e;
-  std::vector<std::string> path;
-  std::vector<std::pair<uint32_t, uint32_t>> trail;
-  uint32_t next_array = 0;
-  Flatten(j, path, trail, next_array, &e.fields_, 0);
-  return e;
-}
-
-Result<Event> Event::Parse(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("The event is not a JSON object");
-  return FromJson(j);
 }
 
 // ---- the reference evaluator ----
@@ -920,37 +853,6 @@ struct Matcher::Impl {
     }
   }
 
-  void WalkJson(const json& j, uint32_t node, EventFields& ev, int depth) const {
-    if (depth > 1000) return;
-    if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end(); ++it) {
-        auto c = nodes[node].children.find(it.key());
-        if (c != nodes[node].children.end()) WalkJson(it.value(), c->second, ev, depth + 1);
-      }
-      return;
-    }
-    if (j.is_array()) {
-      const uint32_t id = ev.next_array++;
-      for (uint32_t i = 0; i < j.size(); ++i) {
-        ev.trail.emplace_back(id, i);
-        WalkJson(j[i], node, ev, depth + 1);
-        ev.trail.pop_back();
-      }
-      return;
-    }
-    const int path = nodes[node].path_id;
-    if (path < 0) return;
-    if (j.is_string()) {
-      ev.Add(path, Value::kString, j.get_ref<const std::string&>(), 0);
-    } else if (j.is_number()) {
-      ev.Add(path, Value::kNumber, {}, j.get<double>(), j.is_number_integer());
-    } else if (j.is_boolean()) {
-      ev.Add(path, Value::kBool, j.get<bool>() ? "true" : "false", 0);
-    } else {
-      ev.Add(path, Value::kNull, {}, 0);
-    }
-  }
-
   struct Scratch {
     std::vector<uint32_t> conj_stamp, path_stamp, path_head, next_same_path, candidates;
     std::vector<uint32_t> shared_stamp, shared_begin, shared_end;  // a shared leaf's fields, in `pool`
@@ -1148,12 +1050,6 @@ std::vector<uint64_t> Matcher::Match(std::string_view event_json) const {
   return impl_->MatchFields(ev);
 }
 
-std::vector<uint64_t> Matcher::MatchJson(const nlohmann::json& event) const {
-  impl_->EnsureBuilt();
-  thread_local Impl::EventFields ev;
-  ev.Clear();
-  impl_->WalkJson(event, 0, ev, 0);
-  return impl_->MatchFields(ev);
-}
+std::vector<uint64_t> Matcher::MatchJson(const nlohmann::json& event) const { return Match(event.dump()); }
 
 }  // namespace eventlake::bus

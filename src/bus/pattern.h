@@ -1,7 +1,7 @@
 // EventBridge's event pattern language, as aws/event-ruler defines it:
-// parsing and validation of patterns (InvalidEventPatternException), events
-// flattened into the values a pattern can look at, a compiled matcher for
-// many rules at once, and a plain reference evaluator for tests.
+// parsing and validation of patterns (InvalidEventPatternException), a
+// compiled matcher for many rules at once, and a plain reference evaluator
+// for tests.
 //
 // Semantics, in short: a pattern mirrors the event; every leaf is an array of
 // alternatives (OR), every field mentioned must match (AND); an event array
@@ -22,7 +22,7 @@
 // per rule, and only rules whose every field is satisfied are checked for the
 // rest (absent fields, array elements).
 //
-// Thread-safety: Pattern and Event are values. Matcher: Add/Remove from one
+// Thread-safety: Pattern is a value. Matcher: Add/Remove from one
 // thread at a time; Match from many threads at once (not during Add/Remove).
 #pragma once
 
@@ -99,25 +99,6 @@ class Pattern {
 
  private:
   std::vector<Conjunction> disjuncts_;
-};
-
-// An event's values, each with its path and the array elements it sits in.
-class Event {
- public:
-  // InvalidArgument for text that is not a JSON object.
-  static Result<Event> Parse(std::string_view json);
-  static Event FromJson(const nlohmann::json& j);
-
-  struct Field {
-    std::vector<std::string> path;
-    Value value;
-    std::vector<std::pair<uint32_t, uint32_t>> trail;  // (array id, element index), outermost first
-  };
-  const std::vector<Field>& fields() const { return fields_; }
-
- private:
-  friend class Matcher;
-  std::vector<Field> fields_;
 };
 
 // Whether one value satisfies one condition (shared by the matcher and the reference).
